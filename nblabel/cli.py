@@ -1,0 +1,47 @@
+"""Command line: ``nblabel bench NAME ...`` runs a benchmark, ``nblabel app NOTEBOOK`` serves a
+labeling app with Voila (see ``nblabel --help``)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _benchmarks() -> list[str]:
+    import nblabel.bench as bench
+
+    return sorted(m.name for m in pkgutil.iter_modules(bench.__path__)
+                  if m.name not in ("common",) and not m.name.startswith("_"))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``nblabel`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="nblabel", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("bench", help="run a benchmark (writes JSON)", add_help=False)
+    b.add_argument("name", nargs="?", help=f"one of: {', '.join(_benchmarks())}")
+    a = sub.add_parser("app", help="serve a labeling notebook as a Voila app", add_help=False)
+    a.add_argument("target", nargs="?")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "bench":
+        if not args.name or args.name in ("-h", "--help"):
+            print(f"usage: nblabel bench NAME [options]\nbenchmarks: {', '.join(_benchmarks())}")
+            return 0
+        if args.name not in _benchmarks():
+            parser.error(f"unknown benchmark {args.name!r}; choose from {_benchmarks()}")
+        module = importlib.import_module(f"nblabel.bench.{args.name}")
+        return int(module.main(rest) or 0)
+    if args.command == "app":
+        module = importlib.import_module("nblabel.app")
+        return int(module.main([args.target, *rest] if args.target else rest) or 0)
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,801 @@
+"""The labeling session: the controller that binds items, queue, store and DataFrame.
+
+Everything a user can do with the mouse or keyboard is a method here (``draw_box``,
+``accept``, ``next``, ``undo`` ...), which is how widgets, scripts and tests drive the loop.
+Each action is written to the store (committed) before the in-memory state, the user's
+DataFrame and the observers are updated, so an error loses nothing and a kernel restart
+resumes where the annotator stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from nblabel.errors import InputError, InvalidBoxError, UnknownClassError
+from nblabel.items import Item, ItemSet
+from nblabel.log import LabelLog
+from nblabel.queue import Queue
+from nblabel.shapes import SOURCES, Box
+from nblabel.store import LabelEvent, Store, default_annotator, open_store
+
+__all__ = ["BoxSession", "ClassSession", "LabelSession", "Progress", "Suggestion", "TagSession"]
+
+log = logging.getLogger("nblabel")
+Observer = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A proposed value for an item, waiting to be accepted or rejected."""
+
+    id: int
+    item: str
+    value: Any
+    source: str
+    score: float | None
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the session is: labeled items, rate over the last hour, time left."""
+
+    done: int
+    total: int
+    per_hour: float
+    remaining_seconds: float | None
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+class LabelSession:
+    """Base class of the labeling sessions; use :class:`BoxSession`, :class:`TagSession` or
+    :class:`ClassSession`.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The user's DataFrame; its column ``column`` is updated in place after each action.
+    image, text, root
+        Where the item content is (see :class:`~nblabel.items.ItemSet`).
+    column : str
+        The DataFrame column (and store task name) the labels go to.
+    store : Store, path, URL or None
+        Where events are logged. ``None``: in memory. A path: an SQLite file (created, or
+        reopened and resumed).
+    annotator : str, optional
+        Who labels; defaults to ``$NBLABEL_ANNOTATOR`` or the OS user.
+    order : {"sequential", "random"}
+        Initial queue order; :meth:`Queue.reorder` changes it by score.
+    random_state : int, optional
+        Seed of the random order.
+    """
+
+    kind: ClassVar[str] = "value"
+    default_column: ClassVar[str] = "label"
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        image: str | None = None,
+        text: str | Sequence[str] | None = None,
+        root: str | Path | None = None,
+        column: str | None = None,
+        store: Store | str | Path | None = None,
+        annotator: str | None = None,
+        order: str = "sequential",
+        random_state: int | None = None,
+    ) -> None:
+        self.items = ItemSet(df, image=image, text=text, root=root)
+        self.df = df
+        self.column = column or self.default_column
+        self.task = self.column
+        self.annotator = annotator or default_annotator()
+        self._owns_store = not isinstance(store, Store)
+        self.store = open_store(store)
+        self.queue = Queue(len(self.items), order=order, random_state=random_state)
+        self.log = LabelLog()
+        self._observers: list[Observer] = []
+        n = len(self.items)
+        self._done = np.zeros(n, dtype=bool)
+        self._skipped = np.zeros(n, dtype=bool)
+        self._history: list[int] = []
+        self._label_times: list[float] = []
+        self._labels_cache: pd.DataFrame | None = None
+        self._index_ref = df.index
+        self._col_pos = self._ensure_column()
+        self._replay()
+        cursor = self.store.cursor(self.task, self.annotator)
+        start = self.items.positions_of([cursor])[0] if cursor is not None else -1
+        if start < 0:
+            start = self.queue.next_open(None, self._done | self._skipped)
+            if start is None:
+                start = int(self.queue.order[0]) if n else None
+        self._position: int | None = None if start is None else int(start)
+
+    # -- set-up -----------------------------------------------------------------------------
+    def _ensure_column(self) -> int:
+        df = self.df
+        if self.column not in df.columns:
+            df[self.column] = pd.Series([None] * len(df), index=df.index, dtype=object)
+        elif df[self.column].dtype != object:
+            df[self.column] = df[self.column].astype(object)
+        return int(df.columns.get_loc(self.column))
+
+    def _replay(self) -> None:
+        for ev in self.store.events(self.task):
+            self.log.apply(ev)
+        if not self.log.n_events:
+            return
+        keys = list(self.log.values.keys() | self.log.skipped)
+        positions = self.items.positions_of(keys)
+        unknown = [k for k, p in zip(keys, positions) if p < 0]
+        if unknown:
+            log.warning(
+                "store %s has labels for %d items not in this DataFrame (e.g. %s); "
+                "they are kept in the store",
+                self.store,
+                len(unknown),
+                unknown[:3],
+            )
+        cells = self.df[self.column].to_numpy(dtype=object, copy=True)
+        for key, pos in zip(keys, positions):
+            if pos < 0:
+                continue
+            ev = self.log.current(key)
+            self._skipped[pos] = key in self.log.skipped
+            if ev is not None and ev.status != "deleted":
+                self._done[pos] = True
+                cells[pos] = self._cell(self._decode(ev.payload))
+        self.df[self.column] = pd.Series(cells, index=self.df.index, dtype=object)
+        self._col_pos = int(self.df.columns.get_loc(self.column))
+
+    def close(self) -> None:
+        """Close the store if the session opened it."""
+        if self._owns_store:
+            self.store.close()
+
+    def __enter__(self) -> LabelSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- value codec (overridden) -----------------------------------------------------------
+    def _encode(self, value: Any) -> Any:
+        return value
+
+    def _decode(self, payload: Any) -> Any:
+        return payload
+
+    def _cell(self, value: Any) -> Any:
+        """What the DataFrame cell shows for a value."""
+        return value
+
+    def _normalize(self, value: Any, key: str) -> Any:
+        return value
+
+    def _empty(self) -> Any:
+        return None
+
+    def _stamp(self, value: Any, source: str, score: float | None) -> Any:
+        """Mark a suggested value with its source and score (boxes carry both)."""
+        return value
+
+    def _merge(self, current: Any, suggested: Any) -> Any:
+        return suggested
+
+    def _tidy_rows(self, key: str, value: Any) -> list[dict[str, Any]]:
+        return [{"label": value}]
+
+    # -- observers --------------------------------------------------------------------------
+    def on_change(self, callback: Observer, *, remove: bool = False) -> None:
+        """Call ``callback(what, item_key)`` after each change (``what``: "value",
+        "suggestions", "position"). Errors in callbacks are logged, never raised into the
+        action that triggered them."""
+        if remove:
+            self._observers.remove(callback)
+        else:
+            self._observers.append(callback)
+
+    def _notify(self, what: str, key: str) -> None:
+        for cb in list(self._observers):
+            try:
+                cb(what, key)
+            except Exception:  # an observer must not undo a committed action
+                log.exception("nblabel observer %r failed", cb)
+
+    # -- navigation -------------------------------------------------------------------------
+    @property
+    def current(self) -> Item | None:
+        """The item being labeled (``None`` for an empty DataFrame)."""
+        return None if self._position is None else self.items[self._position]
+
+    def _key(self, key: Any | None) -> str:
+        if key is None:
+            if self._position is None:
+                raise InputError("no current item: the DataFrame is empty")
+            return str(self.items.keys[self._position])
+        if isinstance(key, Item):
+            return key.key
+        self.items.position_of(key)  # validates
+        return str(key)
+
+    def _move(self, position: int | None) -> Item | None:
+        if position is None:
+            return self.current
+        if self._position is not None and position != self._position:
+            self._history.append(self._position)
+        self._position = int(position)
+        key = str(self.items.keys[position])
+        if not self.store.read_only:
+            self.store.set_cursor(self.task, self.annotator, key)
+        self._notify("position", key)
+        return self.current
+
+    def next(self) -> Item | None:
+        """Go to the next unlabeled item in queue order (skipped items come last)."""
+        pos = self.queue.next_open(self._position, self._done | self._skipped)
+        if pos is None:
+            pos = self.queue.next_open(self._position, self._done)
+        return self._move(pos)
+
+    def previous(self) -> Item | None:
+        """Go back to the item visited before this one."""
+        if not self._history:
+            return self.current
+        pos = self._history.pop()
+        self._position = pos
+        key = str(self.items.keys[pos])
+        if not self.store.read_only:
+            self.store.set_cursor(self.task, self.annotator, key)
+        self._notify("position", key)
+        return self.current
+
+    def goto(self, key: Any) -> Item:
+        """Go to an item by id."""
+        return self._move(self.items.position_of(key))  # type: ignore[return-value]
+
+    def skip(self) -> Item | None:
+        """Put the current item aside (it comes back after all others) and go on."""
+        key = self._key(None)
+        self._record(key, "skip", "skipped", None)
+        self._skipped[self._position] = True  # type: ignore[index]
+        return self.next()
+
+    # -- values -----------------------------------------------------------------------------
+    def value(self, key: Any | None = None) -> Any:
+        """The current label of an item (default: the current item)."""
+        ev = self.log.current(self._key(key))
+        if ev is None or ev.status == "deleted":
+            return self._empty()
+        return self._decode(ev.payload)
+
+    def is_labeled(self, key: Any | None = None) -> bool:
+        return self.log.is_labeled(self._key(key))
+
+    def set_value(
+        self, value: Any, key: Any | None = None, *, source: str = "human", ref: int | None = None
+    ) -> Any:
+        """Set an item's whole value (validated), logged as one undoable action."""
+        k = self._key(key)
+        if source not in SOURCES:
+            raise InputError(f"unknown source {source!r}; use one of {SOURCES}")
+        normalized = self._normalize(value, k)
+        status = "deleted" if normalized == self._empty() else "accepted"
+        self._record(k, "label", status, self._encode(normalized), source=source, ref=ref)
+        return normalized
+
+    def clear(self, key: Any | None = None) -> None:
+        """Remove an item's label (undoable)."""
+        self.set_value(self._empty(), key)
+
+    def _record(
+        self,
+        key: str,
+        action: str,
+        status: str,
+        payload: Any,
+        *,
+        source: str = "human",
+        ref: int | None = None,
+    ) -> LabelEvent:
+        event = LabelEvent.make(
+            self.task,
+            key,
+            action,
+            status,
+            source=source,
+            annotator=self.annotator,
+            payload=payload,
+            ref=ref,
+        )
+        stored = self.store.append(event)  # durable first: a failure here changes nothing
+        for item in self.log.apply(stored):
+            self._sync(item)
+        if action in ("label", "undo", "redo"):
+            self._label_times.append(stored.ts)
+        self._labels_cache = None
+        self._notify("suggestions" if action in ("suggest", "reject") else "value", key)
+        return stored
+
+    def _sync(self, key: str) -> None:
+        """Write one item's value into the DataFrame cell (O(1))."""
+        if self.df.index is not self._index_ref:
+            self._reindex()
+        pos = self.items.positions_of([key])[0]
+        if pos < 0:
+            return
+        labeled = self.log.is_labeled(key)
+        self._done[pos] = labeled
+        cell = self._cell(self.value(key)) if labeled else None
+        self.df.iat[pos, self._col_pos] = cell
+
+    def _reindex(self) -> None:
+        """The user replaced the DataFrame's index or rows: rebuild the item map once."""
+        log.warning("the DataFrame's index changed during the session; re-mapping items")
+        old = self.items
+        self.items = ItemSet(
+            self.df, image=old.image_column, text=old.text_columns or None, root=old.root
+        )
+        self._index_ref = self.df.index
+        self._col_pos = self._ensure_column()
+
+    # -- undo / redo ------------------------------------------------------------------------
+    def undo(self) -> str | None:
+        """Undo this annotator's last action (across items); returns the item it changed."""
+        target = self.log.undoable(self.annotator)
+        if target is None:
+            return None
+        ev = self.log.event(target)
+        self._record(ev.item, "undo", "deleted", None, ref=target)
+        if self._position is not None and ev.item != self._key(None):
+            self.goto(ev.item)
+        return ev.item
+
+    def redo(self) -> str | None:
+        """Redo the last undone action; returns the item it changed."""
+        target = self.log.redoable(self.annotator)
+        if target is None:
+            return None
+        ev = self.log.event(target)
+        self._record(ev.item, "redo", ev.status, None, ref=target)
+        if self._position is not None and ev.item != self._key(None):
+            self.goto(ev.item)
+        return ev.item
+
+    # -- suggestions ------------------------------------------------------------------------
+    def suggest(
+        self, key: Any, value: Any, *, source: str = "model", score: float | None = None
+    ) -> Suggestion:
+        """Propose a value for an item (replaces an earlier suggestion of the same source)."""
+        k = self._key(key)
+        if source not in SOURCES or source == "human":
+            raise InputError(
+                f"suggestion source must be tracker, model, rule or import, got {source!r}"
+            )
+        normalized = self._stamp(self._normalize(value, k), source, score)
+        payload = {
+            "value": self._encode(normalized),
+            "score": None if score is None else float(score),
+        }
+        ev = self._record(k, "suggest", "suggested", payload, source=source)
+        return Suggestion(int(ev.id), k, normalized, source, payload["score"])  # type: ignore[arg-type]
+
+    def suggestions(self, key: Any | None = None) -> list[Suggestion]:
+        """Pending suggestions of an item, best score first."""
+        k = self._key(key)
+        out = []
+        for p in self.log.pending.get(k, {}).values():
+            payload = p.event.payload
+            out.append(
+                Suggestion(p.id, k, self._decode(payload["value"]), p.source, payload.get("score"))
+            )
+        return sorted(out, key=lambda s: -(s.score if s.score is not None else -1.0))
+
+    def accept(self, index: int = 0, key: Any | None = None, *, value: Any | None = None) -> Any:
+        """Accept a suggestion (by its index in :meth:`suggestions`), optionally edited
+        (``value``); it is merged into the item's value."""
+        k = self._key(key)
+        pending = self.suggestions(k)
+        if not pending:
+            raise InputError(f"item {k!r} has no suggestion to accept")
+        if not 0 <= index < len(pending):
+            raise InputError(
+                f"item {k!r} has {len(pending)} suggestions; index {index} is out of range"
+            )
+        s = pending[index]
+        chosen = s.value if value is None else self._normalize(value, k)
+        merged = self._merge(self.value(k), chosen)
+        return self.set_value(merged, k, source=s.source, ref=s.id)
+
+    def accept_all(self, key: Any | None = None) -> Any:
+        """Accept every pending suggestion of an item."""
+        k = self._key(key)
+        result = self.value(k)
+        while self.suggestions(k):
+            result = self.accept(0, k)
+        return result
+
+    def reject(self, index: int = 0, key: Any | None = None) -> None:
+        """Reject a suggestion (undoable)."""
+        k = self._key(key)
+        pending = self.suggestions(k)
+        if not 0 <= index < len(pending):
+            raise InputError(f"item {k!r} has no suggestion number {index}")
+        self._record(
+            k, "reject", "rejected", None, source=pending[index].source, ref=pending[index].id
+        )
+
+    # -- reporting --------------------------------------------------------------------------
+    @property
+    def progress(self) -> Progress:
+        """Labeled items, labels per hour (last hour of this session), estimated time left."""
+        done, total = int(self._done.sum()), len(self.items)
+        now = time.time()
+        recent = [t for t in self._label_times if now - t <= 3600]
+        per_hour = 0.0
+        if len(recent) >= 2:
+            span = max(now - recent[0], 1.0)
+            per_hour = len(recent) / span * 3600
+        remaining = (total - done) / per_hour * 3600 if per_hour > 0 else None
+        return Progress(done, total, per_hour, remaining)
+
+    @property
+    def labels(self) -> pd.DataFrame:
+        """Tidy long table of current labels: one row per label (box, tag or class)."""
+        if self._labels_cache is None:
+            rows = []
+            for key, ev in self.log.labeled_items().items():
+                base = {
+                    "item": key,
+                    "annotator": ev.annotator,
+                    "source": ev.source,
+                    "time": pd.Timestamp(ev.ts, unit="s", tz="UTC"),
+                }
+                for r in self._tidy_rows(key, self._decode(ev.payload)):
+                    rows.append({**base, **r})
+            self._labels_cache = pd.DataFrame(rows, columns=self._tidy_columns())
+        return self._labels_cache.copy()
+
+    def _tidy_columns(self) -> list[str]:
+        return ["item", "label", "annotator", "source", "time"]
+
+    def __repr__(self) -> str:
+        p = self.progress
+        return (
+            f"{type(self).__name__}({p.done}/{p.total} labeled, column={self.column!r}, "
+            f"store={self.store!r}, annotator={self.annotator!r})"
+        )
+
+
+def _check_classes(classes: Iterable[str] | None, what: str) -> list[str]:
+    out = [str(c) for c in (classes or [])]
+    if len(set(out)) != len(out):
+        raise InputError(f"{what} contain duplicates: {out}")
+    return out
+
+
+class BoxSession(LabelSession):
+    """Label boxes (several per image, a class each).
+
+    The DataFrame column (default ``boxes``) holds a list of box dicts per row
+    (``label, x0, y0, x1, y1, score, source``); ``labels`` has one row per box.
+    Boxes partly outside the image are clipped to it; boxes entirely outside, with no area
+    or an unknown class raise :class:`~nblabel.errors.InputError` and change nothing.
+
+    Parameters
+    ----------
+    classes : list of str
+        The box classes (first is the default class of new boxes).
+    group : str, optional
+        Column naming the image group (for tracker propagation).
+    **kwargs
+        See :class:`LabelSession`.
+    """
+
+    kind = "boxes"
+    default_column = "boxes"
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        image: str,
+        classes: Sequence[str],
+        group: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.classes = _check_classes(classes, "classes")
+        if not self.classes:
+            raise InputError("a BoxSession needs at least one class: classes=['cat', ...]")
+        self.group_column = group
+        if group is not None and group not in df.columns:
+            raise InputError(f"group column {group!r} not in the DataFrame")
+        self.active_class = self.classes[0]
+        super().__init__(df, image=image, **kwargs)
+
+    def _encode(self, value: tuple[Box, ...]) -> Any:
+        return [b.to_dict() for b in value]
+
+    def _decode(self, payload: Any) -> tuple[Box, ...]:
+        return tuple(Box.from_dict(d) for d in payload or ())
+
+    def _cell(self, value: tuple[Box, ...]) -> Any:
+        return [b.to_dict() for b in value]
+
+    def _empty(self) -> tuple[Box, ...]:
+        return ()
+
+    def _stamp(self, value: tuple[Box, ...], source: str, score: float | None) -> tuple[Box, ...]:
+        return tuple(
+            b.replace(
+                source=source if b.source == "human" else b.source,
+                score=score if b.score is None else b.score,
+            )
+            for b in value
+        )
+
+    def _merge(self, current: tuple[Box, ...], suggested: tuple[Box, ...]) -> tuple[Box, ...]:
+        return tuple(current) + tuple(suggested)
+
+    def _normalize(self, value: Any, key: str) -> tuple[Box, ...]:
+        if isinstance(value, Box):
+            value = (value,)
+        boxes = []
+        size = None
+        for b in value or ():
+            box = b if isinstance(b, Box) else Box.from_dict(b)
+            if box.label not in self.classes:
+                raise UnknownClassError(
+                    f"item {key!r}: class {box.label!r} is not one of {self.classes}; "
+                    "add it with session.add_class()"
+                )
+            if size is None:
+                size = self.items.item(key).size()
+            try:
+                boxes.append(box.clip(*size))
+            except InvalidBoxError as e:
+                raise InvalidBoxError(f"item {key!r}: {e}") from None
+        return tuple(boxes)
+
+    def add_class(self, name: str) -> None:
+        """Add a class to the vocabulary (existing boxes are kept)."""
+        if name not in self.classes:
+            self.classes.append(str(name))
+
+    def _tidy_rows(self, key: str, value: tuple[Box, ...]) -> list[dict[str, Any]]:
+        return [
+            {
+                "label": b.label,
+                "x0": b.x0,
+                "y0": b.y0,
+                "x1": b.x1,
+                "y1": b.y1,
+                "score": b.score,
+                "box_source": b.source,
+            }
+            for b in value
+        ]
+
+    def _tidy_columns(self) -> list[str]:
+        return [
+            "item",
+            "label",
+            "x0",
+            "y0",
+            "x1",
+            "y1",
+            "score",
+            "box_source",
+            "annotator",
+            "source",
+            "time",
+        ]
+
+    # -- box actions ------------------------------------------------------------------------
+    def draw_box(
+        self,
+        x0: float,
+        y0: float,
+        x1: float,
+        y1: float,
+        label: str | None = None,
+        key: Any | None = None,
+    ) -> Box:
+        """Add a box drawn from corner to corner (any order) to an item."""
+        box = Box.from_corners(x0, y0, x1, y1, label or self.active_class)
+        k = self._key(key)
+        new = self.set_value((*self.value(k), box), k)
+        return new[-1]
+
+    def update_box(self, index: int, key: Any | None = None, **changes: Any) -> Box:
+        """Change fields of box ``index`` (move, resize, class) in one undoable action."""
+        k = self._key(key)
+        boxes = list(self.value(k))
+        self._check_index(boxes, index, k)
+        boxes[index] = boxes[index].replace(**changes)
+        return self.set_value(tuple(boxes), k)[index]
+
+    def set_box_class(self, index: int, label: str, key: Any | None = None) -> Box:
+        """Change the class of box ``index``."""
+        return self.update_box(index, key, label=label)
+
+    def delete_box(self, index: int, key: Any | None = None) -> None:
+        """Remove box ``index`` from an item."""
+        k = self._key(key)
+        boxes = list(self.value(k))
+        self._check_index(boxes, index, k)
+        del boxes[index]
+        self.set_value(tuple(boxes), k)
+
+    def set_boxes(
+        self, boxes: Iterable[Box], key: Any | None = None, *, source: str = "human"
+    ) -> tuple[Box, ...]:
+        """Replace all boxes of an item."""
+        return self.set_value(tuple(boxes), key, source=source)
+
+    @staticmethod
+    def _check_index(boxes: list[Box], index: int, key: str) -> None:
+        if not -len(boxes) <= index < len(boxes):
+            raise InputError(f"item {key!r} has {len(boxes)} boxes; no box number {index}")
+
+
+class TagSession(LabelSession):
+    """Multi-label tagging: each item gets a set of tags.
+
+    The DataFrame column (default ``tags``) holds a sorted list of tags per row.
+
+    Parameters
+    ----------
+    tags : list of str or a vocabulary
+        Allowed tags. A vocabulary object with ``normalize(tags) -> set`` (see
+        :mod:`nblabel.vocab`) maps aliases and adds parents.
+    allow_new : bool
+        Unknown tags are added to the vocabulary instead of rejected.
+    prefill : str, optional
+        A column of tags to pre-fill (e.g. the author's own tags): offered as a suggestion of
+        source ``import``.
+    """
+
+    kind = "tags"
+    default_column = "tags"
+
+    def __init__(
+        self,
+        df: pd.DataFrame,
+        *,
+        tags: Any,
+        allow_new: bool = False,
+        prefill: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.vocabulary = tags
+        self.allow_new = allow_new
+        self.prefill_column = prefill
+        if prefill is not None and prefill not in df.columns:
+            raise InputError(f"prefill column {prefill!r} not in the DataFrame")
+        self._tags = None if hasattr(tags, "normalize") else _check_classes(tags, "tags")
+        super().__init__(df, **kwargs)
+
+    @property
+    def tag_names(self) -> list[str]:
+        if self._tags is not None:
+            return list(self._tags)
+        return list(self.vocabulary.tags)
+
+    def _normalize(self, value: Any, key: str) -> frozenset[str]:
+        if value is None:
+            return frozenset()
+        if isinstance(value, str):
+            value = [value]
+        if hasattr(self.vocabulary, "normalize"):
+            return frozenset(self.vocabulary.normalize(value, allow_new=self.allow_new))
+        out = set()
+        for t in value:
+            t = str(t).strip()
+            if t not in self._tags:  # type: ignore[operator]
+                if not self.allow_new:
+                    raise UnknownClassError(
+                        f"item {key!r}: tag {t!r} is not in the vocabulary; pass allow_new=True "
+                        "or add it with session.add_tag_to_vocabulary()"
+                    )
+                self._tags.append(t)  # type: ignore[union-attr]
+            out.add(t)
+        return frozenset(out)
+
+    def add_tag_to_vocabulary(self, tag: str) -> None:
+        if hasattr(self.vocabulary, "add"):
+            self.vocabulary.add(tag)
+        elif tag not in self._tags:  # type: ignore[operator]
+            self._tags.append(tag)  # type: ignore[union-attr]
+
+    def _encode(self, value: frozenset[str]) -> Any:
+        return sorted(value)
+
+    def _decode(self, payload: Any) -> frozenset[str]:
+        return frozenset(payload or ())
+
+    def _cell(self, value: frozenset[str]) -> Any:
+        return sorted(value)
+
+    def _empty(self) -> frozenset[str]:
+        return frozenset()
+
+    def _merge(self, current: frozenset[str], suggested: frozenset[str]) -> frozenset[str]:
+        return current | suggested
+
+    def _tidy_rows(self, key: str, value: frozenset[str]) -> list[dict[str, Any]]:
+        return [{"label": t} for t in sorted(value)]
+
+    def set_tags(self, tags: Iterable[str], key: Any | None = None) -> frozenset[str]:
+        """Replace the tags of an item."""
+        return self.set_value(list(tags), key)
+
+    def add_tag(self, tag: str, key: Any | None = None) -> frozenset[str]:
+        k = self._key(key)
+        return self.set_value([*self.value(k), tag], k)
+
+    def remove_tag(self, tag: str, key: Any | None = None) -> frozenset[str]:
+        """Remove a tag (only that tag: its parents stay)."""
+        k = self._key(key)
+        current = set(self.value(k))
+        current.discard(tag)
+        self._record(k, "label", "accepted" if current else "deleted", sorted(current))
+        return frozenset(current)
+
+    def prefilled(self, key: Any | None = None) -> frozenset[str]:
+        """Tags from the pre-fill column, normalised (unknown ones dropped)."""
+        if self.prefill_column is None:
+            return frozenset()
+        k = self._key(key)
+        raw = self.items.frame.iat[
+            self.items.position_of(k), self.items.frame.columns.get_loc(self.prefill_column)
+        ]
+        if raw is None or (isinstance(raw, float) and np.isnan(raw)):
+            return frozenset()
+        out: set[str] = set()
+        for t in [raw] if isinstance(raw, str) else list(raw):
+            try:
+                out |= self._normalize([t], k)
+            except UnknownClassError:
+                continue
+        return frozenset(out)
+
+
+class ClassSession(LabelSession):
+    """Single-label classification: each item gets one class.
+
+    The DataFrame column (default ``label``) holds the class per row.
+    """
+
+    kind = "label"
+    default_column = "label"
+
+    def __init__(self, df: pd.DataFrame, *, classes: Sequence[str], **kwargs: Any) -> None:
+        self.classes = _check_classes(classes, "classes")
+        if not self.classes:
+            raise InputError("a ClassSession needs classes=['a', 'b', ...]")
+        super().__init__(df, **kwargs)
+
+    def _normalize(self, value: Any, key: str) -> str | None:
+        if value is None:
+            return None
+        value = str(value)
+        if value not in self.classes:
+            raise UnknownClassError(f"item {key!r}: class {value!r} is not one of {self.classes}")
+        return value
+
+    def set_label(self, label: str | None, key: Any | None = None) -> str | None:
+        """Set (or with ``None`` clear) the class of an item."""
+        return self.set_value(label, key)

@@ -1,0 +1,459 @@
+"""The label store: an append-only log of label events, in SQLite (default) or any
+SQLAlchemy database (PostgreSQL for teams).
+
+Each :meth:`Store.append` is committed before it returns, so a label the widget showed as
+saved survives a kernel crash. Nothing is ever updated or deleted in the event table: undo,
+redo, reject and review are events too, and the current labels are a replay of the log
+(see :mod:`nblabel.log`).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from nblabel.errors import SchemaVersionError, StoreError, StoreLockedError, StoreReadOnlyError
+
+__all__ = [
+    "ACTIONS",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "LabelEvent",
+    "Store",
+    "default_annotator",
+    "open_store",
+]
+
+SCHEMA_VERSION = 1
+#: What an event does: set a value, propose one, undo/redo another event, reject a
+#: suggestion, skip an item, review a label.
+ACTIONS = ("label", "suggest", "undo", "redo", "reject", "skip", "review")
+STATUSES = ("accepted", "suggested", "rejected", "deleted", "skipped", "approved", "sent_back")
+
+metadata = sa.MetaData()
+meta_table = sa.Table(
+    "nblabel_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+events_table = sa.Table(
+    "nblabel_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("task", sa.String(64), nullable=False),
+    sa.Column("item", sa.Text, nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(16), nullable=False),
+    sa.Column("annotator", sa.String(128), nullable=False),
+    sa.Column("ts", sa.Float, nullable=False),
+    sa.Column("ref", sa.Integer, nullable=True),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Index("ix_nblabel_events_task_item", "task", "item"),
+)
+cursors_table = sa.Table(
+    "nblabel_cursors",
+    metadata,
+    sa.Column("task", sa.String(64), primary_key=True),
+    sa.Column("annotator", sa.String(128), primary_key=True),
+    sa.Column("item", sa.Text, nullable=False),
+    sa.Column("ts", sa.Float, nullable=False),
+)
+
+
+def default_annotator() -> str:
+    """The annotator name used when none is given: ``$NBLABEL_ANNOTATOR`` or the OS user."""
+    name = os.environ.get("NBLABEL_ANNOTATOR")
+    if name:
+        return name
+    try:
+        return getpass.getuser()
+    except Exception:
+        return "anonymous"
+
+
+@dataclass(frozen=True)
+class LabelEvent:
+    """One entry of the log.
+
+    Attributes
+    ----------
+    task : str
+        Which labeling task (the DataFrame column it writes, e.g. ``"boxes"``).
+    item : str
+        Item id (``str`` of the DataFrame index label).
+    action : str
+        One of :data:`ACTIONS`.
+    status : str
+        One of :data:`STATUSES`.
+    source : str
+        ``human``, ``tracker``, ``model``, ``rule`` or ``import``.
+    annotator : str
+        Who did it.
+    payload_json : str
+        The value as JSON text (parsed lazily by :attr:`payload`).
+    ref : int, optional
+        The event this one refers to (undo/redo/reject/accept of a suggestion).
+    ts : float
+        Unix time.
+    id : int, optional
+        Set once stored.
+    """
+
+    task: str
+    item: str
+    action: str
+    status: str
+    source: str
+    annotator: str
+    payload_json: str = "null"
+    ref: int | None = None
+    ts: float = field(default_factory=time.time)
+    id: int | None = None
+
+    @property
+    def payload(self) -> Any:
+        return json.loads(self.payload_json)
+
+    @classmethod
+    def make(
+        cls,
+        task: str,
+        item: str,
+        action: str,
+        status: str,
+        *,
+        source: str = "human",
+        annotator: str,
+        payload: Any = None,
+        ref: int | None = None,
+    ) -> LabelEvent:
+        """Build an event, serialising ``payload`` to JSON."""
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}")
+        if status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}")
+        return cls(
+            task,
+            item,
+            action,
+            status,
+            source,
+            annotator,
+            json.dumps(payload, allow_nan=False, separators=(",", ":")),
+            ref,
+        )
+
+
+def _url_of(target: str | os.PathLike) -> str:
+    text = os.fspath(target)
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().resolve()}"
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable url>"
+
+
+class Store:
+    """An append-only label event log in a database.
+
+    Parameters
+    ----------
+    url : str or path-like
+        A file path (SQLite, created if missing), ``":memory:"`` for an in-memory store, or
+        an SQLAlchemy URL (``sqlite:///...``, ``postgresql+psycopg://...``).
+    read_only : bool
+        Open without write access; any write raises :class:`StoreReadOnlyError`.
+    timeout : float
+        Seconds to wait for a lock held by another process before raising
+        :class:`StoreLockedError`.
+    """
+
+    def __init__(
+        self, url: str | os.PathLike = ":memory:", *, read_only: bool = False, timeout: float = 10.0
+    ) -> None:
+        self.read_only = read_only
+        self.timeout = timeout
+        if os.fspath(url) == ":memory:":
+            self.url = "sqlite://"
+            self.path: Path | None = None
+        else:
+            self.url = _url_of(url)
+            parsed = sa.engine.make_url(self.url)
+            self.path = (
+                Path(parsed.database)
+                if parsed.get_backend_name() == "sqlite" and parsed.database
+                else None
+            )
+        self.engine = self._make_engine()
+        self._conn: sa.Connection | None = None
+        self._open()
+
+    # -- connection -------------------------------------------------------------------------
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def _make_engine(self) -> sa.Engine:
+        url = sa.engine.make_url(self.url)
+        if url.get_backend_name() == "sqlite":
+            if self.path is None:
+                return sa.create_engine(
+                    self.url,
+                    poolclass=sa.pool.StaticPool,
+                    connect_args={"check_same_thread": False},
+                )
+            if self.read_only:
+                if not self.path.exists():
+                    raise StoreError(f"store file {self.path} does not exist (read-only open)")
+                url = sa.engine.make_url(f"sqlite:///file:{self.path}?mode=ro&uri=true")
+            elif not self.path.parent.exists():
+                raise StoreError(f"directory of store file {self.path} does not exist")
+            engine = sa.create_engine(
+                url,
+                poolclass=sa.pool.StaticPool,
+                connect_args={"timeout": self.timeout, "check_same_thread": False},
+            )
+
+            @sa.event.listens_for(engine, "connect")
+            def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+                cur = dbapi_conn.cursor()
+                if not self.read_only:
+                    cur.execute("PRAGMA journal_mode=WAL")
+                    cur.execute("PRAGMA synchronous=NORMAL")
+                cur.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
+                cur.close()
+
+            return engine
+        return self._make_server_engine(url)
+
+    def _make_server_engine(self, url: sa.URL) -> sa.Engine:
+        """Engine for a database server (PostgreSQL); see :mod:`nblabel.team`."""
+        return sa.create_engine(url, pool_pre_ping=True)
+
+    def _open(self) -> None:
+        try:
+            self._conn = self.engine.connect()
+            if not self.read_only:
+                metadata.create_all(self._conn)
+                self._conn.commit()
+            version = self._conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).scalar_one_or_none()
+            if version is None and not self.read_only:
+                self._conn.execute(
+                    sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION))
+                )
+                self._conn.commit()
+            elif version is not None and int(version) > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"store {self._where()} has schema version {version}, written by a newer "
+                    f"nblabel; this version reads up to {SCHEMA_VERSION}: upgrade nblabel "
+                    "(pip install -U nblabel). The file was not changed."
+                )
+        except SchemaVersionError:
+            self.close()
+            raise
+        except OperationalError as e:
+            self.close()
+            raise self._translate(e) from None
+        except DatabaseError as e:
+            self.close()
+            raise StoreError(
+                f"{self._where()} is not a readable nblabel store ({e.orig}); "
+                "pass another path, or move the file away to start a new store"
+            ) from None
+
+    def _where(self) -> str:
+        return f"file {self.path}" if self.path is not None else _safe_url(self.url)
+
+    def _translate(self, e: OperationalError) -> StoreError:
+        text = str(e.orig)
+        if "locked" in text or "busy" in text:
+            return StoreLockedError(
+                f"store {self._where()} is locked by another process (waited {self.timeout} s); "
+                "close the other session or retry; nothing was lost"
+            )
+        if "readonly" in text or "read-only" in text:
+            return StoreReadOnlyError(f"store {self._where()} is read-only: {text}")
+        return StoreError(f"store {self._where()}: {text}")
+
+    @property
+    def conn(self) -> sa.Connection:
+        if self._conn is None:
+            raise StoreError(f"store {self._where()} is closed")
+        return self._conn
+
+    def close(self) -> None:
+        """Close the connection (idempotent)."""
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            finally:
+                self._conn = None
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self._where()!r}{', read_only=True' if self.read_only else ''})"
+
+    # -- writing ----------------------------------------------------------------------------
+    def _check_writable(self) -> None:
+        if self.read_only:
+            raise StoreReadOnlyError(f"store {self._where()} was opened read-only")
+
+    def append(self, event: LabelEvent) -> LabelEvent:
+        """Write one event and commit; returns it with its ``id`` set."""
+        return self.append_many([event])[0]
+
+    def append_many(self, events: Iterable[LabelEvent]) -> list[LabelEvent]:
+        """Write several events in one transaction; returns them with ids set."""
+        self._check_writable()
+        events = list(events)
+        if not events:
+            return []
+        rows = [
+            {
+                "task": e.task,
+                "item": e.item,
+                "action": e.action,
+                "status": e.status,
+                "source": e.source,
+                "annotator": e.annotator,
+                "ts": e.ts,
+                "ref": e.ref,
+                "payload": e.payload_json,
+            }
+            for e in events
+        ]
+        conn = self.conn
+        try:
+            if len(rows) == 1:
+                new_id = conn.execute(
+                    sa.insert(events_table).values(**rows[0])
+                ).inserted_primary_key[0]
+                ids = [int(new_id)]
+            else:
+                result = conn.execute(
+                    sa.insert(events_table).returning(
+                        events_table.c.id, sort_by_parameter_order=True
+                    ),
+                    rows,
+                )
+                ids = [int(r[0]) for r in result]
+            conn.commit()
+        except OperationalError as e:
+            conn.rollback()
+            raise self._translate(e) from None
+        except Exception:
+            conn.rollback()
+            raise
+        return [_with_id(e, i) for e, i in zip(events, ids)]
+
+    def set_cursor(self, task: str, annotator: str, item: str) -> None:
+        """Remember where an annotator is in a task (for resuming)."""
+        self._check_writable()
+        conn = self.conn
+        values = {"task": task, "annotator": annotator, "item": item, "ts": time.time()}
+        try:
+            updated = conn.execute(
+                sa.update(cursors_table)
+                .where(cursors_table.c.task == task, cursors_table.c.annotator == annotator)
+                .values(item=item, ts=values["ts"])
+            ).rowcount
+            if not updated:
+                conn.execute(sa.insert(cursors_table).values(**values))
+            conn.commit()
+        except OperationalError as e:
+            conn.rollback()
+            raise self._translate(e) from None
+
+    # -- reading ----------------------------------------------------------------------------
+    def cursor(self, task: str, annotator: str) -> str | None:
+        """The item an annotator was on, or ``None``."""
+        return self.conn.execute(
+            sa.select(cursors_table.c.item).where(
+                cursors_table.c.task == task, cursors_table.c.annotator == annotator
+            )
+        ).scalar_one_or_none()
+
+    def events(self, task: str | None = None, *, after: int = 0) -> Iterator[LabelEvent]:
+        """Events in log order (optionally of one task, with ``id > after``)."""
+        c = events_table.c
+        query = (
+            sa.select(
+                c.task,
+                c.item,
+                c.action,
+                c.status,
+                c.source,
+                c.annotator,
+                c.payload,
+                c.ref,
+                c.ts,
+                c.id,
+            )
+            .where(c.id > after)
+            .order_by(c.id)
+        )
+        if task is not None:
+            query = query.where(c.task == task)
+        try:
+            rows = self.conn.execute(query).all()
+        except OperationalError as e:
+            raise self._translate(e) from None
+        return (LabelEvent(*row) for row in rows)
+
+    def count(self, task: str | None = None) -> int:
+        query = sa.select(sa.func.count()).select_from(events_table)
+        if task is not None:
+            query = query.where(events_table.c.task == task)
+        return int(self.conn.execute(query).scalar_one())
+
+    def tasks(self) -> list[str]:
+        return [r[0] for r in self.conn.execute(sa.select(events_table.c.task).distinct())]
+
+
+def _with_id(event: LabelEvent, new_id: int) -> LabelEvent:
+    return LabelEvent(
+        event.task,
+        event.item,
+        event.action,
+        event.status,
+        event.source,
+        event.annotator,
+        event.payload_json,
+        event.ref,
+        event.ts,
+        new_id,
+    )
+
+
+def open_store(store: Store | str | os.PathLike | None, **kwargs: Any) -> Store:
+    """A :class:`Store` from a store, a path, a URL, or ``None`` (in memory)."""
+    if isinstance(store, Store):
+        return store
+    if store is None:
+        return Store(":memory:", **kwargs)
+    return Store(store, **kwargs)

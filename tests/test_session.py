@@ -1,0 +1,251 @@
+"""The session loop driven from Python, as widgets and scripts drive it."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nblabel.errors import InputError, InvalidBoxError, StoreLockedError, UnknownClassError
+from nblabel.session import BoxSession, ClassSession, TagSession
+from nblabel.shapes import Box
+from nblabel.store import LabelEvent, Store
+from tests.helpers import image_frame
+
+
+@pytest.fixture
+def boxes(tmp_path):
+    df = image_frame(tmp_path)
+    s = BoxSession(df, image="path", classes=["cat", "dog"], store=tmp_path / "s.sqlite",
+                   annotator="ann")
+    yield df, s
+    s.close()
+
+
+def test_draw_writes_back_in_place_and_to_tidy_table(boxes):
+    df, s = boxes
+    frame_id = id(df)
+    s.draw_box(50, 10, 10, 40)  # corners in any order
+    s.draw_box(0, 0, 5, 5, "dog")
+    assert id(df) == frame_id
+    cell = df.at["a0", "boxes"]
+    assert [(b["label"], b["x0"], b["y0"], b["x1"], b["y1"]) for b in cell] == [
+        ("cat", 10, 10, 50, 40), ("dog", 0, 0, 5, 5)]
+    assert df["boxes"].iloc[1:].isna().all()
+    t = s.labels
+    assert list(t["label"]) == ["cat", "dog"] and set(t["item"]) == {"a0"}
+    assert s.progress.done == 1 and s.progress.total == 5
+
+
+def test_move_resize_class_delete(boxes):
+    df, s = boxes
+    s.draw_box(10, 10, 20, 20)
+    s.update_box(0, x0=5, x1=30)
+    s.set_box_class(0, "dog")
+    assert s.value()[0] == Box("dog", 5, 10, 30, 20)
+    s.delete_box(0)
+    assert s.value() == () and df.at["a0", "boxes"] is None
+    with pytest.raises(InputError, match="no box number 3"):
+        s.delete_box(3)
+
+
+def test_bad_boxes_change_nothing(boxes):
+    df, s = boxes
+    s.draw_box(1, 1, 9, 9)
+    before = (s.value(), s.store.count())
+    with pytest.raises(UnknownClassError, match="'bird'.*add_class"):
+        s.draw_box(1, 1, 5, 5, "bird")
+    with pytest.raises(InvalidBoxError, match="outside"):
+        s.draw_box(500, 500, 600, 600)
+    with pytest.raises(InvalidBoxError):
+        s.draw_box(3, 3, 3, 9)
+    assert (s.value(), s.store.count()) == before
+    clipped = s.draw_box(-20, -20, 500, 30)  # partly outside: clipped to the 100x80 image
+    assert clipped.xyxy == (0, 0, 100, 30)
+    s.add_class("bird")
+    s.draw_box(1, 1, 5, 5, "bird")
+
+
+def test_next_skip_previous_goto(boxes):
+    df, s = boxes
+    assert s.current.key == "a0"
+    s.draw_box(1, 1, 5, 5)
+    assert s.next().key == "a1"
+    assert s.skip().key == "a2"
+    s.draw_box(1, 1, 5, 5)
+    assert s.next().key == "a3"
+    s.draw_box(1, 1, 5, 5)
+    assert s.next().key == "a4"
+    s.draw_box(1, 1, 5, 5)
+    assert s.next().key == "a1"  # the skipped item comes back last
+    assert s.previous().key == "a4"
+    assert s.goto("a0").key == "a0"
+    with pytest.raises(InputError, match="no item with id 'zz'"):
+        s.goto("zz")
+
+
+def test_undo_redo_across_items(boxes):
+    df, s = boxes
+    s.draw_box(1, 1, 5, 5)
+    s.next()
+    s.draw_box(2, 2, 6, 6)
+    s.draw_box(3, 3, 7, 7)
+    assert s.undo() == "a1"
+    assert len(s.value("a1")) == 1
+    assert s.undo() == "a1"
+    assert s.value("a1") == () and df.at["a1", "boxes"] is None
+    assert s.undo() == "a0"
+    assert s.current.key == "a0"  # undo goes where the change is
+    assert s.value("a0") == () and s.progress.done == 0
+    assert s.undo() is None
+    assert s.redo() == "a0" and len(s.value("a0")) == 1
+    assert s.redo() == "a1" and len(s.value("a1")) == 1
+    s.draw_box(4, 4, 8, 8, key="a2")  # a new action clears the redo stack
+    assert s.redo() is None
+
+
+def test_suggestions_accept_reject_and_undo(boxes):
+    df, s = boxes
+    sug = s.suggest("a0", [Box("cat", 1, 1, 20, 20)], source="tracker", score=0.7)
+    s.suggest("a0", [Box("dog", 30, 30, 60, 60)], source="model", score=0.9)
+    assert [x.source for x in s.suggestions()] == ["model", "tracker"]
+    assert sug.value[0].source == "tracker" and sug.value[0].score == 0.7
+    s.reject(0)
+    assert [x.source for x in s.suggestions()] == ["tracker"]
+    s.accept(0)
+    assert s.suggestions() == []
+    assert s.value() == (Box("cat", 1, 1, 20, 20, 0.7, "tracker"),)
+    assert df.at["a0", "boxes"][0]["source"] == "tracker"
+    s.undo()  # the accept
+    assert [x.source for x in s.suggestions()] == ["tracker"] and s.value() == ()
+    s.undo()  # the reject
+    assert len(s.suggestions()) == 2
+    s.accept(0, value=[Box("dog", 31, 31, 59, 59)])  # edited before accepting
+    assert s.value()[0].xyxy == (31, 31, 59, 59)
+    s.accept_all()
+    assert len(s.value()) == 2 and s.suggestions() == []
+    with pytest.raises(InputError, match="no suggestion"):
+        s.accept()
+    with pytest.raises(InputError, match="source"):
+        s.suggest("a1", [], source="human")
+
+
+def test_newer_suggestion_of_same_source_replaces(boxes):
+    _, s = boxes
+    s.suggest("a1", [Box("cat", 1, 1, 5, 5)], source="tracker", score=0.2)
+    s.suggest("a1", [Box("cat", 2, 2, 6, 6)], source="tracker", score=0.4)
+    assert [x.score for x in s.suggestions("a1")] == [0.4]
+
+
+def test_resume_restores_labels_position_undo_and_suggestions(tmp_path):
+    df = image_frame(tmp_path)
+    path = tmp_path / "r.sqlite"
+    s = BoxSession(df, image="path", classes=["cat"], store=path, annotator="ann")
+    s.draw_box(1, 1, 5, 5)
+    s.next()
+    s.draw_box(2, 2, 6, 6)
+    s.suggest("a3", [Box("cat", 1, 1, 9, 9)], source="model", score=0.5)
+    s.next()
+    s.close()
+    fresh = df.drop(columns="boxes")
+    r = BoxSession(fresh, image="path", classes=["cat"], store=path, annotator="ann")
+    assert r.current.key == "a2"
+    assert fresh["boxes"].notna().tolist() == [True, True, False, False, False]
+    assert len(r.suggestions("a3")) == 1
+    assert r.undo() == "a1" and fresh.at["a1", "boxes"] is None
+    other = BoxSession(df.drop(columns="boxes"), image="path", classes=["cat"], store=path,
+                       annotator="someone-else")
+    assert other.undo() is None  # undo history is per annotator
+    r.close()
+    other.close()
+
+
+def test_unknown_items_in_store_are_kept_and_warned(tmp_path, caplog):
+    path = tmp_path / "u.sqlite"
+    with Store(path) as st:
+        st.append(LabelEvent.make("label", "ghost", "label", "accepted", annotator="x",
+                                  payload="a"))
+    df = pd.DataFrame({"t": ["x"]}, index=["real"])
+    s = ClassSession(df, text="t", classes=["a"], store=path)
+    assert "ghost" in caplog.text and s.store.count() == 1
+    s.close()
+
+
+def test_store_locked_action_fails_cleanly(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    df = pd.DataFrame({"t": ["x", "y"]})
+    path = tmp_path / "l.sqlite"
+    s = ClassSession(df, text="t", classes=["a", "b"], store=Store(path, timeout=0.3))
+    s.set_label("a")
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sqlite3, time
+        con = sqlite3.connect({str(path)!r}, isolation_level=None)
+        con.execute("BEGIN EXCLUSIVE"); print("locked", flush=True); time.sleep(30)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(StoreLockedError):
+            s.set_label("b")
+        assert s.value() == "a" and df.at[0, "label"] == "a"  # nothing half-done
+    finally:
+        holder.kill()
+        holder.wait()
+    s.set_label("b")
+    assert df.at[0, "label"] == "b"
+    s.store.close()
+
+
+def test_class_session_and_integer_index():
+    df = pd.DataFrame({"text": ["good", "bad", np.nan]}, index=[10, 20, 30])
+    s = ClassSession(df, text="text", classes=["pos", "neg"])
+    s.set_label("pos")
+    s.next()
+    s.set_label("neg")
+    assert df["label"].tolist() == ["pos", "neg", None]
+    with pytest.raises(UnknownClassError):
+        s.set_label("meh")
+    s.set_label(None, key=10)
+    assert df.at[10, "label"] is None and s.progress.done == 1
+    assert s.current.text == "bad"
+    s.next()
+    assert s.current.text == ""  # NaN text shows as empty, not "nan"
+
+
+def test_tag_session_vocabulary_and_prefill():
+    df = pd.DataFrame({"title": ["a", "b"], "author_tags": [["x", "zzz"], np.nan]})
+    s = TagSession(df, text="title", tags=["x", "y"], prefill="author_tags")
+    assert s.prefilled() == {"x"}
+    s.set_tags(["x"])
+    s.add_tag("y")
+    assert df.at[0, "tags"] == ["x", "y"]
+    s.remove_tag("x")
+    assert df.at[0, "tags"] == ["y"]
+    with pytest.raises(UnknownClassError, match="allow_new"):
+        s.add_tag("new")
+    s2 = TagSession(df, text="title", tags=["x"], allow_new=True, column="tags2")
+    s2.add_tag("brand-new")
+    assert "brand-new" in s2.tag_names and df.at[0, "tags2"] == ["brand-new"]
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
+def test_dataframe_index_replaced_mid_session(tmp_path):
+    df = pd.DataFrame({"t": ["a", "b", "c"]}, index=["x", "y", "z"])
+    s = ClassSession(df, text="t", classes=["k"])
+    s.set_label("k")
+    df.sort_index(ascending=False, inplace=True)
+    s.next()
+    s.set_label("k")
+    assert df.loc["y", "label"] == "k" and df.loc["x", "label"] == "k"
+    assert df.loc["z", "label"] is None
+
+
+def test_observer_errors_do_not_break_actions(caplog):
+    df = pd.DataFrame({"t": ["a"]})
+    s = ClassSession(df, text="t", classes=["k"])
+    seen = []
+    s.on_change(lambda what, key: seen.append((what, key)))
+    s.on_change(lambda what, key: 1 / 0)
+    s.set_label("k")
+    assert ("value", "0") in seen and "observer" in caplog.text
+    assert df.at[0, "label"] == "k"
