@@ -700,7 +700,8 @@ class TagSession(LabelSession):
         if isinstance(value, str):
             value = [value]
         if hasattr(self.vocabulary, "normalize"):
-            return frozenset(self.vocabulary.normalize(value, allow_new=self.allow_new))
+            on_unknown = "add" if self.allow_new else "raise"
+            return frozenset(self.vocabulary.normalize(value, on_unknown=on_unknown))
         out = set()
         for t in value:
             t = str(t).strip()
