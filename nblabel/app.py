@@ -1,0 +1,121 @@
+"""``nblabel app``: serve a labeling notebook as a Voila app for annotators who should not
+see code.
+
+Usage::
+
+    nblabel app notebooks/app.ipynb                  # http://127.0.0.1:8866/
+    nblabel app notebooks/app.ipynb --port 9000 --no-browser --store /data/labels.sqlite
+    nblabel app notebooks/                           # a directory: Voila lists its notebooks
+
+Voila runs each browser tab in its own kernel, shows the notebook's widgets and Markdown and
+hides its code. The server binds to 127.0.0.1 unless ``--ip`` says otherwise (serving on a
+network means anyone who reaches the port can label and run the notebook: put it behind an
+authenticating proxy). ``--store`` sets ``$NBLABEL_APP_STORE``, which ``notebooks/app.ipynb``
+reads to find its SQLite store; arguments after ``--`` go to Voila unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["STORE_ENV", "build_command", "main", "parse_args"]
+
+#: Environment variable through which ``--store`` reaches the app notebook's kernel.
+STORE_ENV = "NBLABEL_APP_STORE"
+DEFAULT_PORT = 8866
+
+
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Parse ``nblabel app`` arguments; returns the options and the arguments for Voila."""
+    argv = list(argv)
+    extra: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1 :]
+    parser = argparse.ArgumentParser(
+        prog="nblabel app",
+        description="Serve a labeling notebook (or a directory of them) with Voila.",
+        epilog="Arguments after -- go to voila unchanged, e.g. -- --theme=dark",
+    )
+    parser.add_argument("target", help="a .ipynb file, or a directory of notebooks")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                        help=f"port to serve on (default {DEFAULT_PORT})")
+    parser.add_argument("--ip", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1: this machine only)")
+    parser.add_argument("--no-browser", action="store_true",
+                        help="do not open a browser tab")
+    parser.add_argument("--store", default=None,
+                        help=f"SQLite file or SQLAlchemy URL for the app (sets ${STORE_ENV})")
+    parser.add_argument("--show-tracebacks", action="store_true",
+                        help="show Python tracebacks in the page (for debugging the notebook)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the voila command and exit")
+    args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error(f"--port must be between 1 and 65535, got {args.port}")
+    return args, extra
+
+
+def build_command(args: argparse.Namespace, extra: Sequence[str] = ()) -> list[str]:
+    """The ``voila`` command line for parsed arguments (see :func:`parse_args`).
+
+    Raises
+    ------
+    FileNotFoundError
+        When the target does not exist or is not a notebook or directory.
+    """
+    target = Path(args.target).expanduser().resolve()
+    if not target.exists():
+        raise FileNotFoundError(
+            f"{args.target}: no such notebook or directory (try notebooks/app.ipynb from the "
+            "repository root)"
+        )
+    if target.is_file() and target.suffix != ".ipynb":
+        raise FileNotFoundError(f"{args.target}: not a notebook (.ipynb) or a directory")
+    cmd = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(target),
+        f"--port={args.port}",
+        f"--Voila.ip={args.ip}",
+        f"--show_tracebacks={bool(args.show_tracebacks)}",
+    ]
+    if args.no_browser:
+        cmd.append("--no-browser")
+    return [*cmd, *extra]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``nblabel app`` (returns Voila's exit status)."""
+    args, extra = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        cmd = build_command(args, extra)
+    except FileNotFoundError as e:
+        print(f"nblabel app: {e}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        print(" ".join(cmd))
+        return 0
+    if importlib.util.find_spec("voila") is None:
+        print("nblabel app: Voila is not installed; pip install 'nblabel[demo]' (or voila)",
+              file=sys.stderr)
+        return 2
+    env = dict(os.environ)
+    if args.store:
+        store = args.store
+        if "://" not in store:
+            store = str(Path(store).expanduser().resolve())
+        env[STORE_ENV] = store
+    print(f"nblabel app: serving {cmd[3]} at http://{args.ip}:{args.port}/ (Ctrl-C stops)",
+          file=sys.stderr)
+    try:
+        return subprocess.call(cmd, env=env)
+    except KeyboardInterrupt:
+        return 130
