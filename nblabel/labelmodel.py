@@ -1,0 +1,311 @@
+"""Combine the votes of labeling functions into probabilistic labels.
+
+:class:`MajorityVote`
+    The baseline. Single-label: the share of votes per class. Multi-label: a tag gets
+    probability 1 when at least one function votes it (functions vote only *for* tags, so
+    there is no dissent to count).
+:class:`LabelModel`
+    A generative model that learns how reliable each function is from the votes alone,
+    without ground truth: the Dawid-Skene model (A. P. Dawid and A. M. Skene, "Maximum
+    likelihood estimation of observer error-rates using the EM algorithm", *Applied
+    Statistics* 28(1), 1979), fitted by EM with Dirichlet/Beta pseudo-counts (MAP) so that
+    functions that fire rarely do not get degenerate 0/1 estimates.
+
+    - Single-label: latent class ``y`` with prior ``pi``; each function ``j`` has a
+      confusion matrix ``theta_j[y, v] = P(vote v | y)``; abstentions are missing data
+      (the classical treatment).
+    - Multi-label: one binary model per tag over the functions that ever vote that tag.
+      For them *not* voting the tag is an observation: ``alpha_j = P(fires | tag)`` and
+      ``beta_j = P(fires | no tag)``. The posterior weighs who fired and who stayed silent.
+
+Why not Snorkel: ``snorkel 0.10`` (the latest release) installs and runs with pandas 3 on
+Python 3.11, but it requires torch, tensorboard, grpcio and protobuf as hard dependencies,
+needs at least three labeling functions, and has no multi-label model. This module is pure
+numpy and handles both cases.
+
+:func:`push_suggestions` offers the combined labels to a session as suggestions of source
+``rule`` with their probability.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from nblabel.errors import InputError, UnknownClassError
+from nblabel.lf import Votes, _tag_block
+
+__all__ = ["LabelModel", "MajorityVote", "push_suggestions"]
+
+
+class _Base:
+    def fit_predict_proba(self, votes: Votes) -> np.ndarray:
+        return self.fit(votes).predict_proba(votes)  # type: ignore[attr-defined]
+
+    def predict(self, votes: Votes, *, threshold: float = 0.5) -> list[Any]:
+        """Single-label: the most probable class (``None`` for rows without votes).
+        Multi-label: the sorted list of tags with probability ``>= threshold``."""
+        P = self.predict_proba(votes)  # type: ignore[attr-defined]
+        covered = votes.fired().any(axis=1)
+        classes = list(votes.classes)
+        if votes.multilabel:
+            return [sorted(classes[k] for k in np.flatnonzero(p >= threshold)) for p in P]
+        return [classes[int(np.argmax(p))] if c else None for p, c in zip(P, covered)]
+
+
+class MajorityVote(_Base):
+    """Majority vote of the labeling functions (see the module docstring)."""
+
+    def fit(self, votes: Votes) -> MajorityVote:
+        self.classes_ = list(votes.classes)
+        self.multilabel_ = votes.multilabel
+        return self
+
+    def predict_proba(self, votes: Votes) -> np.ndarray:
+        """``(n, k)``; rows without any vote: uniform (single-label) or zeros (tags)."""
+        n, k = votes.shape[0], len(votes.classes)
+        r, _f, c = votes.triplets()
+        counts = np.zeros((n, k))
+        np.add.at(counts, (r, c), 1.0)
+        if votes.multilabel:
+            return (counts > 0).astype(float)
+        tot = counts.sum(axis=1, keepdims=True)
+        return np.where(tot > 0, counts / np.maximum(tot, 1), 1.0 / max(k, 1))
+
+
+class LabelModel(_Base):
+    """Dawid-Skene label model fitted by EM (see the module docstring).
+
+    Parameters
+    ----------
+    n_iter : int
+        Maximum EM iterations.
+    tol : float
+        Stop when no posterior moves more than this.
+    accuracy_prior : float
+        Single-label: extra pseudo-count on the diagonal of each confusion matrix (how
+        strongly functions are assumed better than chance). Multi-label: pseudo-counts
+        of ``alpha_j`` (``accuracy_prior`` fires, 1 silence among positives) and of
+        ``beta_j`` (1 fire, ``accuracy_prior * 10`` silences among negatives).
+    prior_strength : float
+        Dirichlet/Beta pseudo-count pulling each class prior towards uniform / 0.5.
+    class_prior : array-like, optional
+        Fix the single-label class prior instead of learning it.
+
+    Attributes
+    ----------
+    classes_ : list of str
+    prior_ : ndarray
+        Single-label: ``(k,)`` class prior. Multi-label: ``(k,)`` per-tag prevalence.
+    confusion_ : ndarray
+        Single-label: ``(m, k, k)``, ``P(vote | true class)`` per function.
+    params_ : dict
+        Multi-label: tag -> ``(lf indices, alpha, beta)`` (``alpha = P(fires | tag)``,
+        ``beta = P(fires | no tag)`` of the functions that ever vote the tag).
+    n_iter_ : int
+        EM iterations run (single-label, or the most any tag needed).
+    """
+
+    def __init__(
+        self,
+        *,
+        n_iter: int = 200,
+        tol: float = 1e-5,
+        accuracy_prior: float = 2.0,
+        prior_strength: float = 1.0,
+        class_prior: Any = None,
+    ) -> None:
+        self.n_iter = n_iter
+        self.tol = tol
+        self.accuracy_prior = accuracy_prior
+        self.prior_strength = prior_strength
+        self.class_prior = class_prior
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, votes: Votes) -> LabelModel:
+        """Learn the function accuracies (and class prior) from the votes alone."""
+        self.classes_ = list(votes.classes)
+        self.multilabel_ = votes.multilabel
+        self.n_lfs_ = votes.shape[1]
+        if not self.classes_:
+            raise InputError("no labeling function voted on any row: nothing to learn")
+        if votes.multilabel:
+            self._fit_multi(votes)
+        else:
+            self._fit_single(votes.matrix())
+        return self
+
+    def _fit_single(self, L: np.ndarray) -> None:
+        n, m = L.shape
+        k = len(self.classes_)
+        # soft majority vote as the starting posterior
+        Q = np.zeros((n, k))
+        rr, cc = np.nonzero(L >= 0)
+        np.add.at(Q, (rr, L[rr, cc]), 1.0)
+        Q = np.where(Q.sum(1, keepdims=True) > 0, Q + 1e-2, 1.0)
+        Q /= Q.sum(1, keepdims=True)
+        fixed = None if self.class_prior is None else np.asarray(self.class_prior, float)
+        onehot = [(L[:, j][:, None] == np.arange(k)[None, :]).astype(float) for j in range(m)]
+        it = 0
+        for it in range(1, self.n_iter + 1):  # noqa: B007 - n_iter_ below
+            pi = fixed if fixed is not None else (Q.sum(0) + self.prior_strength)
+            pi = pi / pi.sum()
+            conf = np.empty((m, k, k))
+            for j in range(m):
+                counts = Q.T @ onehot[j] + 1.0 + self.accuracy_prior * np.eye(k)
+                conf[j] = counts / counts.sum(1, keepdims=True)
+            logp = np.tile(np.log(pi), (n, 1))
+            for j in range(m):
+                obs = L[:, j] >= 0
+                logp[obs] += np.log(conf[j][:, L[obs, j]].T)
+            new = np.exp(logp - logp.max(1, keepdims=True))
+            new /= new.sum(1, keepdims=True)
+            delta = np.abs(new - Q).max() if n else 0.0
+            Q = new
+            if delta < self.tol:
+                break
+        self.prior_ = pi
+        self.confusion_ = conf
+        self.n_iter_ = it
+
+    def _fit_multi(self, votes: Votes) -> None:
+        r, f, c = votes.triplets()
+        n = votes.shape[0]
+        self.params_: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.prior_ = np.zeros(len(self.classes_))
+        self.n_iter_ = 0
+        a = self.accuracy_prior
+        for k, tag in enumerate(self.classes_):
+            X, cols = _tag_block(r, f, c, k, n)
+            if not len(cols):
+                continue
+            q = np.where(X.any(1), 0.9, 0.1)  # smoothed union vote to start
+            it = 0
+            for it in range(1, self.n_iter + 1):  # noqa: B007
+                pi = (q.sum() + self.prior_strength * 0.5) / (n + self.prior_strength)
+                alpha = (q @ X + a) / (q.sum() + a + 1.0)
+                beta = ((1 - q) @ X + 1.0) / ((1 - q).sum() + 1.0 + 10 * a)
+                new = self._posterior(X, pi, alpha, beta)
+                delta = np.abs(new - q).max()
+                q = new
+                if delta < self.tol:
+                    break
+            self.n_iter_ = max(self.n_iter_, it)
+            self.prior_[k] = pi
+            self.params_[tag] = (cols, alpha, beta)
+
+    @staticmethod
+    def _posterior(X: np.ndarray, pi: float, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
+        la = X @ np.log(alpha) + (1 - X) @ np.log1p(-alpha) + np.log(pi)
+        lb = X @ np.log(beta) + (1 - X) @ np.log1p(-beta) + np.log1p(-pi)
+        return 1.0 / (1.0 + np.exp(np.clip(lb - la, -50, 50)))
+
+    # ------------------------------------------------------------------ predict
+    def predict_proba(self, votes: Votes) -> np.ndarray:
+        """``(n, k)`` posterior class (single-label) or per-tag (multi-label) probabilities."""
+        if not hasattr(self, "classes_"):
+            raise InputError("LabelModel is not fitted: call fit(votes) first")
+        if votes.shape[1] != self.n_lfs_ or list(votes.classes)[: len(self.classes_)] != \
+                self.classes_:
+            raise InputError(
+                f"votes have {votes.shape[1]} functions and classes {votes.classes[:5]}...; "
+                f"the model was fitted on {self.n_lfs_} functions and {self.classes_[:5]}..."
+            )
+        n = votes.shape[0]
+        if self.multilabel_:
+            r, f, c = votes.triplets()
+            P = np.zeros((n, len(self.classes_)))
+            for k, tag in enumerate(self.classes_):
+                if tag not in self.params_:
+                    continue
+                cols, alpha, beta = self.params_[tag]
+                sel = (c == k) & np.isin(f, cols)
+                X = np.zeros((n, len(cols)), dtype=np.int8)
+                X[r[sel], np.searchsorted(cols, f[sel])] = 1
+                P[:, k] = self._posterior(X, self.prior_[k], alpha, beta)
+            return P
+        L = votes.matrix()
+        logp = np.tile(np.log(self.prior_), (n, 1))
+        for j in range(L.shape[1]):
+            obs = L[:, j] >= 0
+            logp[obs] += np.log(self.confusion_[j][:, L[obs, j]].T)
+        P = np.exp(logp - logp.max(1, keepdims=True))
+        return P / P.sum(1, keepdims=True)
+
+    def lf_accuracies(self, names: list[str] | None = None) -> pd.Series:
+        """Estimated accuracy of each function: single-label ``sum_y pi_y theta_j[y, y]``
+        (given it votes); multi-label the precision ``P(tag | fires)`` averaged over the
+        tags it votes, weighted by how often it fires for each."""
+        m = self.n_lfs_
+        acc = np.full(m, np.nan)
+        if not self.multilabel_:
+            # P(correct | votes) = sum_y P(y) P(v=y|y) / sum_y P(y) (all votes observed)
+            acc = np.einsum("k,mkk->m", self.prior_, self.confusion_)
+        else:
+            num = np.zeros(m)
+            den = np.zeros(m)
+            for k, tag in enumerate(self.classes_):
+                if tag not in self.params_:
+                    continue
+                cols, alpha, beta = self.params_[tag]
+                pi = self.prior_[k]
+                fire = pi * alpha + (1 - pi) * beta
+                num[cols] += pi * alpha
+                den[cols] += fire
+            ok = den > 0
+            acc[ok] = num[ok] / den[ok]
+        return pd.Series(acc, index=names, name="accuracy")
+
+
+def push_suggestions(
+    session: Any,
+    votes: Votes,
+    proba: np.ndarray,
+    *,
+    threshold: float = 0.5,
+    only_unlabeled: bool = True,
+) -> int:
+    """Offer combined labels to a session as suggestions of source ``rule``.
+
+    Single-label (:class:`~nblabel.session.ClassSession`): the most probable class, with
+    its probability as the score, for rows with at least one vote. Multi-label
+    (:class:`~nblabel.session.TagSession`): the tags with probability ``>= threshold``
+    (tags unknown to the session are dropped), scored by the smallest of their
+    probabilities. Rows are matched to items by ``str(index)``.
+
+    Returns
+    -------
+    int
+        Number of suggestions made.
+    """
+    P = np.asarray(proba, dtype=float)
+    if P.shape != (votes.shape[0], len(votes.classes)):
+        raise InputError(
+            f"proba has shape {P.shape}; expected {(votes.shape[0], len(votes.classes))}"
+        )
+    covered = votes.fired().any(axis=1)
+    made = 0
+    for i, idx in enumerate(votes.frame.index):
+        key = str(idx)
+        if not covered[i] or (only_unlabeled and session.is_labeled(key)):
+            continue
+        if votes.multilabel:
+            tags = [votes.classes[k] for k in np.flatnonzero(P[i] >= threshold)]
+            known = []
+            for t in tags:
+                try:
+                    session._normalize([t], key)
+                    known.append(t)
+                except UnknownClassError:
+                    continue
+            if not known:
+                continue
+            score = float(min(P[i, votes.classes.index(t)] for t in known))
+            session.suggest(key, known, source="rule", score=score)
+        else:
+            k = int(np.argmax(P[i]))
+            session.suggest(key, votes.classes[k], source="rule", score=float(P[i, k]))
+        made += 1
+    return made

@@ -1,0 +1,122 @@
+"""Label models: majority vote and Dawid-Skene EM, on votes with known accuracies."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nblabel.errors import InputError
+from nblabel.labelmodel import LabelModel, MajorityVote, push_suggestions
+from nblabel.lf import LabelingFunction, apply_lfs
+from nblabel.session import ClassSession, TagSession
+
+
+def _lf(name, column):
+    return LabelingFunction(name, lambda r: r[column])
+
+
+def _single(seed=0, n=1500, accs=(0.9, 0.75, 0.6), cover=0.6):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    classes = np.array(["a", "b", "c"])
+    cols = {}
+    for j, acc in enumerate(accs):
+        wrong = (y + rng.integers(1, 3, n)) % 3
+        v = np.where(rng.random(n) < acc, y, wrong)
+        cols[f"lf{j}"] = [classes[x] if on else None
+                          for x, on in zip(v, rng.random(n) < cover)]
+    df = pd.DataFrame(cols)
+    return apply_lfs(df, [_lf(c, c) for c in cols], classes=list(classes)), classes[y]
+
+
+def test_majority_vote_shares_and_ties():
+    df = pd.DataFrame({"p": ["x", "x", None], "q": ["x", "y", None], "r": ["y", None, None]})
+    V = apply_lfs(df, [_lf(c, c) for c in "pqr"], classes=["x", "y"])
+    P = MajorityVote().fit(V).predict_proba(V)
+    assert P.tolist() == [[2 / 3, 1 / 3], [0.5, 0.5], [0.5, 0.5]]
+    assert MajorityVote().fit(V).predict(V) == ["x", "x", None]
+
+
+def test_dawid_skene_recovers_accuracies_and_beats_majority():
+    V, truth = _single()
+    lm = LabelModel().fit(V)
+    acc = lm.lf_accuracies(V.names)
+    assert acc.index.tolist() == ["lf0", "lf1", "lf2"]
+    assert np.allclose(acc.to_numpy(), [0.9, 0.75, 0.6], atol=0.05)
+    pred = np.array(lm.predict(V), dtype=object)
+    mv = np.array(MajorityVote().fit(V).predict(V), dtype=object)
+    covered = pred != None  # noqa: E711
+    acc_lm = (pred[covered] == truth[covered]).mean()
+    acc_mv = (mv[covered] == truth[covered]).mean()
+    assert acc_lm > acc_mv + 0.02
+    P = lm.predict_proba(V)
+    assert P.shape == (len(truth), 3) and np.allclose(P.sum(1), 1)
+    assert np.allclose(lm.prior_, 1 / 3, atol=0.05)
+
+
+def test_multilabel_downweights_a_noisy_function():
+    rng = np.random.default_rng(1)
+    n = 3000
+    y = rng.random(n) < 0.2
+    cols = {}
+    for j, (a, b) in enumerate([(0.7, 0.02), (0.6, 0.03), (0.5, 0.02), (0.3, 0.15)]):
+        fires = np.where(y, rng.random(n) < a, rng.random(n) < b)
+        cols[f"lf{j}"] = [["t"] if f else None for f in fires]
+    V = apply_lfs(pd.DataFrame(cols), [_lf(c, c) for c in cols], multilabel=True)
+    assert V.multilabel and V.classes == ["t"]
+    lm = LabelModel().fit(V)
+    cols_, alpha, beta = lm.params_["t"]
+    assert cols_.tolist() == [0, 1, 2, 3]
+    assert np.allclose(alpha, [0.7, 0.6, 0.5, 0.3], atol=0.08)
+    assert np.allclose(beta, [0.02, 0.03, 0.02, 0.15], atol=0.03)
+    assert lm.prior_[0] == pytest.approx(0.2, abs=0.03)
+    acc = lm.lf_accuracies(V.names)
+    assert acc.idxmin() == "lf3"
+
+    def f1(pred):
+        tp = (pred & y).sum()
+        return 2 * tp / (pred.sum() + y.sum())
+
+    p_lm = lm.predict_proba(V)[:, 0] >= 0.5
+    p_mv = MajorityVote().fit(V).predict_proba(V)[:, 0] >= 0.5
+    assert f1(p_lm) > f1(p_mv) + 0.05
+    assert lm.predict(V)[int(np.flatnonzero(p_lm)[0])] == ["t"]
+
+
+def test_errors():
+    V, _ = _single(n=50)
+    with pytest.raises(InputError, match="not fitted"):
+        LabelModel().predict_proba(V)
+    lm = LabelModel().fit(V)
+    V2 = apply_lfs(pd.DataFrame({"z": ["a"]}), [_lf("z", "z")], classes=["a", "b", "c"])
+    with pytest.raises(InputError, match="fitted on 3 functions"):
+        lm.predict_proba(V2)
+    empty = apply_lfs(pd.DataFrame({"z": [None]}), [_lf("z", "z")])
+    with pytest.raises(InputError, match="nothing to learn"):
+        LabelModel().fit(empty)
+
+
+def test_push_suggestions_to_sessions():
+    df = pd.DataFrame({"text": ["prize", "meeting", "hello"], "p": ["spam", "ham", None]})
+    V = apply_lfs(df, [_lf("p", "p")], classes=["ham", "spam"])
+    s = ClassSession(df, text="text", classes=["ham", "spam"], annotator="h")
+    s.set_label("ham", "1")
+    P = np.array([[0.2, 0.8], [0.9, 0.1], [0.5, 0.5]])
+    assert push_suggestions(s, V, P) == 1  # row 1 labeled, row 2 without votes
+    (sug,) = s.suggestions("0")
+    assert (sug.value, sug.source, sug.score) == ("spam", "rule", pytest.approx(0.8))
+    with pytest.raises(InputError, match="shape"):
+        push_suggestions(s, V, P[:, :1])
+
+    tdf = pd.DataFrame({"text": ["a", "b"], "t": [["cv", "3d", "zzz"], ["cv"]]})
+    TV = apply_lfs(tdf, [_lf("t", "t")])
+    ts = TagSession(tdf, text="text", tags=["3d", "cv"], annotator="h")
+    P = np.zeros((2, len(TV.classes)))
+    P[0, TV.classes.index("cv")] = 0.9
+    P[0, TV.classes.index("3d")] = 0.6
+    P[0, TV.classes.index("zzz")] = 0.99  # not in the session's tags: dropped
+    P[1, TV.classes.index("cv")] = 0.3  # below threshold: nothing suggested
+    assert push_suggestions(ts, TV, P) == 1
+    (sug,) = ts.suggestions("0")
+    assert sug.value == frozenset({"3d", "cv"}) and sug.score == pytest.approx(0.6)
+    ts.accept(0, "0")
+    assert tdf.at[0, "tags"] == ["3d", "cv"]
