@@ -701,7 +701,12 @@ class TagSession(LabelSession):
             value = [value]
         if hasattr(self.vocabulary, "normalize"):
             on_unknown = "add" if self.allow_new else "raise"
-            return frozenset(self.vocabulary.normalize(value, on_unknown=on_unknown))
+            # a tag the item already has stays valid after it left the vocabulary
+            ev = self.log.current(key)
+            had = self._decode(ev.payload) if ev is not None and ev.status != "deleted" else ()
+            kept = {t for t in value if t in had and t not in self.vocabulary}
+            rest = [t for t in value if t not in kept]
+            return frozenset(self.vocabulary.normalize(rest, on_unknown=on_unknown)) | kept
         out = set()
         for t in value:
             t = str(t).strip()
