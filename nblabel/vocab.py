@@ -100,9 +100,7 @@ class TagVocabulary:
         ]
 
     # ---------------------------------------------------------------- mutation
-    def add(
-        self, tag: str, *, aliases: Iterable[str] = (), parents: Iterable[str] = ()
-    ) -> str:
+    def add(self, tag: str, *, aliases: Iterable[str] = (), parents: Iterable[str] = ()) -> str:
         """Add a tag (or merge aliases/parents into an existing one); returns its name.
 
         Parents unknown to the vocabulary are added too.

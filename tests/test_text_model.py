@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from nblabel.models.text import TextTagModel, mention_matrix
+from nblabel.vocab import TagVocabulary
+
+TEXTS = [
+    "image classification with convolutional networks in pytorch",
+    "object detection for images using pytorch",
+    "sentiment analysis of movie reviews with transformers",
+    "machine translation with transformers and attention",
+    "image segmentation of satellite images",
+    "text summarization with transformers",
+    "a graph database tutorial",
+    "image generation with gans in pytorch",
+]
+TAGS = ["computer-vision", "natural-language-processing", "pytorch"]
+Y = np.array(
+    [[1, 0, 1], [1, 0, 1], [0, 1, 0], [0, 1, 0], [1, 0, 0], [0, 1, 0], [0, 0, 0], [1, 0, 1]]
+)
+
+
+def test_sklearn_contract_no_work_in_init_and_clone():
+    m = TextTagModel(tags=TAGS, C=3.0)
+    assert not hasattr(m, "classes_")
+    assert clone(m).get_params()["C"] == 3.0
+    with pytest.raises(NotFittedError):
+        m.predict_proba(TEXTS)
+
+
+def test_multilabel_fit_predict():
+    m = TextTagModel(tags=TAGS).fit(TEXTS, Y)
+    P = m.predict_proba(["image recognition with pytorch", "translation with transformers"])
+    assert P.shape == (2, 3)
+    assert P[0, 0] > P[0, 1] and P[1, 1] > P[1, 0]
+    assert list(m.classes_) == TAGS
+    assert m.predict(TEXTS).shape == Y.shape
+    assert m.thresholds_.shape == (3,)
+
+
+def test_vectorised_probabilities_match_each_estimator():
+    m = TextTagModel(tags=TAGS).fit(TEXTS, Y)
+    A = m.vectorizer_.transform(TEXTS).tocsr()
+    M = mention_matrix(TEXTS, TAGS)
+    for j, est in enumerate(m.estimators_):
+        expected = est.predict_proba(m._with_mention(A, M, j))[:, 1]
+        np.testing.assert_allclose(m.predict_proba(TEXTS)[:, j], expected, atol=1e-9)
+
+
+def test_tag_with_one_value_gets_constant_probability():
+    y = Y.copy()
+    y[:, 2] = 0  # no positive example of pytorch yet
+    m = TextTagModel(tags=TAGS).fit(TEXTS, y)
+    p = m.predict_proba(TEXTS)[:, 2]
+    assert np.all(p == p[0]) and 0 < p[0] < 0.5
+
+
+def test_tag_lists_and_single_label():
+    lists = [[TAGS[j] for j in np.flatnonzero(r)] for r in Y]
+    m = TextTagModel().fit(TEXTS, lists)
+    assert set(m.classes_) <= set(TAGS)
+    single = ["vision", "vision", "nlp", "nlp", "vision", "nlp", "other", "vision"]
+    s = TextTagModel(mention_weight=0).fit(TEXTS, single)
+    P = s.predict_proba(TEXTS)
+    np.testing.assert_allclose(P.sum(axis=1), 1.0)
+    assert s.predict(["sentiment analysis with transformers"])[0] == "nlp"
+
+
+def test_mentions_match_words_and_aliases():
+    v = TagVocabulary(
+        [{"tag": "computer-vision", "aliases": ["cv"]}, {"tag": "c++"}, {"tag": "pytorch"}]
+    )
+    M = mention_matrix(
+        ["Computer Vision in C++", "computervision", "a cv tool", "computer visionary", "torch"],
+        ["computer-vision", "c++", "pytorch"],
+        v,
+    ).toarray()
+    np.testing.assert_array_equal(M, [[1, 1, 0], [1, 0, 0], [1, 0, 0], [0, 0, 0], [0, 0, 0]])
+
+
+def test_mentions_help_with_few_labels():
+    # two labeled texts only; the test text shares no word with the positive example
+    # except the tag's own name
+    X = ["a pytorch model", "a cooking recipe"]
+    y = np.array([[1], [0]])
+    with_m = TextTagModel(tags=["pytorch"]).fit(X, y)
+    without = TextTagModel(tags=["pytorch"], mention_weight=0).fit(X, y)
+    test = ["written in PyTorch lightning"]
+    assert with_m.predict_proba(test)[0, 0] > without.predict_proba(test)[0, 0]
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="rows"):
+        TextTagModel(tags=TAGS).fit(TEXTS, Y[:3])
+    with pytest.raises(ValueError, match="columns"):
+        TextTagModel(tags=TAGS[:2]).fit(TEXTS, Y)
+    with pytest.raises(ValueError, match="not one string"):
+        TextTagModel(tags=TAGS).fit("one text", Y)
