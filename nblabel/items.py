@@ -77,8 +77,12 @@ def _check_index(index: pd.Index) -> np.ndarray:
             f"the DataFrame index has duplicate labels (e.g. {dup}); items need unique ids: "
             "use df.reset_index(drop=True) or de-duplicate the rows"
         )
-    keys = np.asarray(index.map(str), dtype=object)
-    if len(set(keys.tolist())) != len(keys):
+    if index.dtype == object or pd.api.types.is_string_dtype(index.dtype):
+        as_text = index.astype(str)
+    else:
+        as_text = index.map(str)
+    keys = np.asarray(as_text, dtype=object)
+    if not pd.Index(keys).is_unique:
         raise InputError(
             "two index labels have the same text form (e.g. 1 and '1'); item ids must differ "
             "as strings: convert the index to one type"

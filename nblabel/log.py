@@ -8,6 +8,7 @@ read, which keeps replaying 100,000 events well under a second.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +77,27 @@ class LabelLog:
         return self.by_id[event_id]
 
     # -- applying ---------------------------------------------------------------------------
+    def replay(self, events: Iterable[LabelEvent]) -> None:
+        """Apply many stored events (opening a store): plain labels take a fast path."""
+        values, by_id, undo, redo = self.values, self.by_id, self.undo_stack, self.redo_stack
+        skipped, last_item = self.skipped, self.last_item
+        n = 0
+        for ev in events:
+            if ev.action == "label" and ev.ref is None:
+                n += 1
+                by_id[ev.id] = ev
+                values[ev.item].append(ev)
+                undo[ev.annotator].append(ev.id)
+                r = redo.get(ev.annotator)
+                if r:
+                    r.clear()
+                if skipped:
+                    skipped.discard(ev.item)
+                last_item[ev.annotator] = ev.item
+            else:
+                self.apply(ev)
+        self.n_events += n
+
     def apply(self, ev: LabelEvent) -> list[str]:
         """Apply one stored event; returns the items whose value or suggestions changed."""
         assert ev.id is not None, "only stored events can be applied"
