@@ -1,0 +1,449 @@
+"""The label store on a PostgreSQL server, for teams (``pip install "nblabel[team]"``).
+
+``open_store("postgresql://user:pass@host/db")`` (or ``store=`` of a session) returns a
+:class:`TeamStore`: the same :class:`~nblabel.store.Store` -- same tables, same events, same
+replay -- over psycopg 3, with what a network database needs:
+
+- credentials from the URL or the standard libpq variables (``PGHOST``, ``PGPORT``,
+  ``PGUSER``, ``PGPASSWORD``, ``PGDATABASE``, ``PGPASSFILE`` ...): ``postgresql://`` alone
+  uses them all;
+- transient failures (server restarting, connection dropped) are retried with exponential
+  backoff; when the retries run out, :class:`StoreUnavailableError` names the server's host,
+  port, database and user -- never the password -- and nothing committed is lost;
+- an append retried after a lost connection is never written twice (it is looked up first);
+- ``read_only=True`` also opens the server session with ``default_transaction_read_only``, so
+  even SQL sent around nblabel cannot write.
+
+All SQL goes through SQLAlchemy expressions with bound parameters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from itertools import combinations
+from typing import Any, TypeVar
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from nblabel.errors import InputError, StoreError
+from nblabel.store import LabelEvent, Store, events_table
+
+__all__ = [
+    "StoreUnavailableError",
+    "TeamStore",
+    "describe_server",
+    "is_server_url",
+    "item_agreement",
+    "make_engine",
+    "team_progress",
+]
+
+log = logging.getLogger("nblabel")
+T = TypeVar("T")
+
+#: SQLSTATEs of failures worth retrying: connection exceptions (class 08), server shutting
+#: down or starting up (57P01-57P03), serialization failure and deadlock (40001, 40P01).
+_TRANSIENT_STATES = ("08", "57P01", "57P02", "57P03", "40001", "40P01")
+_PERMANENT_WORDS = ("password authentication", "does not exist", "no pg_hba.conf", "permission")
+#: Column widths the server enforces (SQLite does not): checked before sending.
+_WIDTHS = {"task": 64, "action": 16, "status": 16, "source": 16, "annotator": 128}
+_ADVISORY_KEY = 0x6E626C6162656C  # "nblabel": serialises concurrent CREATE TABLE
+
+
+class StoreUnavailableError(StoreError, ConnectionError):
+    """The database server cannot be reached (after retries); nothing committed is lost."""
+
+
+def is_server_url(url: str | os.PathLike) -> bool:
+    """True for a URL of a database server (not SQLite, not a file path)."""
+    text = os.fspath(url)
+    if "://" not in text:
+        return False
+    try:
+        return sa.engine.make_url(text).get_backend_name() not in ("sqlite",)
+    except Exception:
+        return False
+
+
+def _server_url(url: sa.URL | str) -> sa.URL:
+    """``postgresql://`` / ``postgres://`` -> the psycopg 3 driver."""
+    u = sa.engine.make_url(url)
+    if u.drivername in ("postgresql", "postgres"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u
+
+
+def describe_server(url: sa.URL | str) -> str:
+    """``host:port/database as user`` of a URL, filling gaps from the PG* variables; never
+    the password."""
+    u = sa.engine.make_url(url)
+    env = os.environ
+    host = u.host or env.get("PGHOST") or "localhost"
+    port = u.port or env.get("PGPORT") or 5432
+    db = u.database or env.get("PGDATABASE") or "(default database)"
+    user = u.username or env.get("PGUSER") or "(default user)"
+    return f"{host}:{port}/{db} as {user}"
+
+
+def make_engine(url: sa.URL | str, *, read_only: bool = False, connect_timeout: float = 5.0):
+    """An SQLAlchemy engine for a PostgreSQL URL over psycopg 3.
+
+    Parameters
+    ----------
+    url : str or sqlalchemy.URL
+        ``postgresql://[user[:password]@][host][:port][/database]``; missing parts come from
+        the libpq environment (``PGHOST``, ``PGUSER``, ``PGPASSWORD`` ...).
+    read_only : bool
+        Every transaction of the engine is read-only on the server.
+    connect_timeout : float
+        Seconds to wait for the server to answer a connection.
+    """
+    u = _server_url(url)
+    if u.get_backend_name() != "postgresql":
+        return sa.create_engine(u, pool_pre_ping=True)
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise StoreError(
+            'a PostgreSQL store needs psycopg 3: pip install "nblabel[team]"'
+        ) from None
+    connect_args: dict[str, Any] = {
+        "connect_timeout": max(1, round(connect_timeout)),
+        "application_name": "nblabel",
+    }
+    if read_only:
+        connect_args["options"] = "-c default_transaction_read_only=on"
+    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _sqlstate(e: BaseException) -> str | None:
+    orig = getattr(e, "orig", e)
+    return getattr(orig, "sqlstate", None)
+
+
+def is_transient(e: BaseException) -> bool:
+    """True when a database error is worth retrying (connection lost, server restarting)."""
+    if isinstance(e, StoreUnavailableError):
+        return True
+    if not isinstance(e, DBAPIError):
+        return False
+    if e.connection_invalidated:
+        return True
+    text = str(getattr(e, "orig", e)).lower()
+    if any(w in text for w in _PERMANENT_WORDS):
+        return False
+    state = _sqlstate(e)
+    if state is None:  # connection-level failure from libpq (refused, reset, timeout)
+        return isinstance(e, sa.exc.OperationalError)
+    return state.startswith(_TRANSIENT_STATES)
+
+
+class TeamStore(Store):
+    """A :class:`~nblabel.store.Store` on a database server, with retries.
+
+    Parameters
+    ----------
+    url : str
+        ``postgresql://...`` (see :func:`make_engine`).
+    read_only : bool
+        Refuse writes, in nblabel and on the server.
+    timeout : float
+        Seconds to wait for the server to accept a connection.
+    retries : int
+        How many times a failed operation is retried on a transient error.
+    backoff : float
+        Seconds before the first retry; doubled each time, at most ``max_backoff``.
+    max_backoff : float
+        Longest wait between two attempts.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        read_only: bool = False,
+        timeout: float = 5.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        max_backoff: float = 4.0,
+    ) -> None:
+        self.retries = int(retries)
+        self.backoff = float(backoff)
+        self.max_backoff = float(max_backoff)
+        super().__init__(url, read_only=read_only, timeout=timeout)
+
+    # -- connection -------------------------------------------------------------------------
+    def _make_server_engine(self, url: sa.URL) -> sa.Engine:
+        return make_engine(url, read_only=self.read_only, connect_timeout=self.timeout)
+
+    def _where(self) -> str:
+        return f"PostgreSQL server {describe_server(self.url)}"
+
+    def _scrub(self, text: str) -> str:
+        password = sa.engine.make_url(self.url).password
+        for secret in (password, os.environ.get("PGPASSWORD")):
+            if secret:
+                text = text.replace(str(secret), "***")
+        return text
+
+    def _translate(self, e: sa.exc.OperationalError) -> StoreError:
+        if is_transient(e):
+            reason = self._scrub(str(e.orig).strip().splitlines()[0] if str(e.orig) else "")
+            return StoreUnavailableError(
+                f"cannot reach the {self._where()}: {reason}. Check that the server runs and "
+                "that the URL or the PG* variables are right; labels already saved are safe"
+            )
+        err = super()._translate(e)
+        return type(err)(self._scrub(str(err)))
+
+    def _open(self) -> None:
+        def attempt() -> None:
+            if self.read_only:
+                super(TeamStore, self)._open()
+                return
+            # concurrent first opens would race on CREATE TABLE: serialise them
+            with self.engine.connect() as lock:
+                lock.execute(sa.select(sa.func.pg_advisory_lock(_ADVISORY_KEY)))
+                try:
+                    super(TeamStore, self)._open()
+                finally:
+                    try:
+                        lock.execute(sa.select(sa.func.pg_advisory_unlock(_ADVISORY_KEY)))
+                        lock.commit()
+                    except DBAPIError:  # pragma: no cover - connection already gone
+                        pass
+
+        self.retrying("open", attempt, reconnect=False)
+
+    def _reconnect(self) -> None:
+        """Drop the (possibly dead) connection; the next use opens a new one."""
+        if self._conn is not None:
+            with contextlib.suppress(Exception):  # a dead connection may refuse even that
+                self._conn.rollback()
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
+        self._conn = self.engine.connect()
+
+    def retrying(self, what: str, fn: Callable[[], T], *, reconnect: bool = True) -> T:
+        """Run ``fn()``, retrying transient failures with exponential backoff.
+
+        Raises :class:`StoreUnavailableError` (naming the server, never the password) when
+        the retries run out; other errors pass through at once.
+        """
+        delay = self.backoff
+        last: BaseException | None = None
+        for attempt in range(self.retries + 1):
+            try:
+                if last is not None and reconnect:
+                    self._reconnect()
+                return fn()
+            except (StoreUnavailableError, DBAPIError) as e:
+                if not is_transient(e):
+                    if isinstance(e, sa.exc.OperationalError):
+                        raise self._translate(e) from None
+                    raise
+                last = e
+                if attempt == self.retries:
+                    break
+                log.warning(
+                    "nblabel: %s on the %s failed (%s); retry %d of %d in %.1f s",
+                    what, self._where(), _short(e, self._scrub), attempt + 1, self.retries, delay,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+        reason = _short(last, self._scrub) if last is not None else "unknown error"
+        raise StoreUnavailableError(
+            f"cannot reach the {self._where()} ({what}, {self.retries + 1} attempts): {reason}. "
+            "Check that the server runs and that the URL or the PG* variables are right; "
+            "labels already saved are safe, and this action can be repeated"
+        ) from None
+
+    # -- writing ----------------------------------------------------------------------------
+    def append_many(self, events: Iterable[LabelEvent]) -> list[LabelEvent]:
+        """Write several events in one transaction (retried; never written twice)."""
+        self._check_writable()
+        events = list(events)
+        for e in events:
+            _check_event(e)
+        tried = False
+
+        def attempt() -> list[LabelEvent]:
+            nonlocal tried
+            if tried:  # the commit may have reached the server before the connection died
+                found = self._find_stored(events)
+                if found is not None:
+                    return found
+            tried = True
+            return Store.append_many(self, events)
+
+        return self.retrying("append", attempt)
+
+    def _find_stored(self, events: list[LabelEvent]) -> list[LabelEvent] | None:
+        c = events_table.c
+        out = []
+        for e in events:
+            row = self.conn.execute(
+                sa.select(c.id).where(
+                    c.task == e.task,
+                    c.item == e.item,
+                    c.annotator == e.annotator,
+                    c.action == e.action,
+                    c.ts == e.ts,
+                    c.payload == e.payload_json,
+                )
+            ).first()
+            if row is None:
+                return None
+            out.append(LabelEvent(*[getattr(e, f) for f in _FIELDS[:-1]], int(row[0])))
+        return out
+
+    def set_cursor(self, task: str, annotator: str, item: str) -> None:
+        self.retrying("cursor update", lambda: Store.set_cursor(self, task, annotator, item))
+
+    # -- reading ----------------------------------------------------------------------------
+    def cursor(self, task: str, annotator: str) -> str | None:
+        return self.retrying("read", lambda: Store.cursor(self, task, annotator))
+
+    def events(self, task: str | None = None, *, after: int = 0) -> Iterator[LabelEvent]:
+        rows = self.retrying("read", lambda: list(Store.events(self, task, after=after)))
+        return iter(rows)
+
+    def count(self, task: str | None = None) -> int:
+        return self.retrying("read", lambda: Store.count(self, task))
+
+    def tasks(self) -> list[str]:
+        return self.retrying("read", lambda: Store.tasks(self))
+
+
+_FIELDS = ("task", "item", "action", "status", "source", "annotator", "payload_json", "ref",
+           "ts", "id")
+
+
+def _check_event(e: LabelEvent) -> None:
+    """What the server would refuse with a cryptic error, refused here with a clear one."""
+    for name, width in _WIDTHS.items():
+        value = getattr(e, name)
+        if len(value) > width:
+            raise InputError(
+                f"{name} {value[:40]!r}... is {len(value)} characters long; the store allows "
+                f"{width}: use a shorter {'column name' if name == 'task' else name}"
+            )
+    for name in ("task", "item", "annotator", "payload_json"):
+        if "\x00" in getattr(e, name):
+            raise InputError(
+                f"{name} of item {e.item!r} contains a NUL character (\\x00), which "
+                "PostgreSQL cannot store; remove it from the ids/labels"
+            )
+
+
+def _short(e: BaseException | None, scrub: Callable[[str], str]) -> str:
+    if e is None:
+        return ""
+    text = str(getattr(e, "orig", None) or e).strip()
+    return scrub(text.splitlines()[0] if text else type(e).__name__)
+
+
+
+# -- team progress -------------------------------------------------------------------------
+def _values_by_annotator(store: Store, task: str) -> dict[str, dict[str, Any]]:
+    """annotator -> {item -> its current label event}, replaying each annotator's events."""
+    from nblabel.log import LabelLog
+
+    logs: dict[str, LabelLog] = {}
+    for ev in store.events(task):
+        logs.setdefault(ev.annotator, LabelLog()).apply(ev)
+    return {a: lg.labeled_items() for a, lg in logs.items()}
+
+
+def _canonical(payload_json: str) -> str:
+    return json.dumps(json.loads(payload_json), sort_keys=True, separators=(",", ":"))
+
+
+def item_agreement(store: Store, task: str) -> pd.DataFrame:
+    """Per item labeled by two or more annotators: who, how many, and the share of annotator
+    pairs whose labels are equal (``agreement``, 0..1).
+
+    Equality is exact (same class, same tag set, same boxes); :mod:`nblabel.metrics` has
+    chance-corrected measures (kappa) and box IoU.
+    """
+    values = _values_by_annotator(store, task)
+    by_item: dict[str, dict[str, str]] = {}
+    for annotator, items in values.items():
+        for item, ev in items.items():
+            by_item.setdefault(item, {})[annotator] = _canonical(ev.payload_json)
+    rows = []
+    for item, labels in by_item.items():
+        if len(labels) < 2:
+            continue
+        pairs = list(combinations(sorted(labels), 2))
+        same = sum(labels[a] == labels[b] for a, b in pairs)
+        rows.append({"item": item, "annotators": sorted(labels), "n": len(labels),
+                     "agreement": same / len(pairs)})
+    return pd.DataFrame(rows, columns=["item", "annotators", "n", "agreement"])
+
+
+def team_progress(store: Store | str, task: str = "label") -> pd.DataFrame:
+    """Progress of every annotator of a task, one row each.
+
+    Parameters
+    ----------
+    store : Store or URL/path
+        The team's store.
+    task : str
+        The task (the session's ``column``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``annotator``: ``labels`` (items currently labeled by them), ``events``
+        (all their actions), ``first``/``last`` (UTC), ``per_hour`` (labels per hour between
+        their first and last action), ``overlap`` (their items also labeled by someone else)
+        and ``agreement`` (share of those where the labels are equal; NaN without overlap).
+    """
+    from nblabel.store import open_store
+
+    st = open_store(store, read_only=True) if not isinstance(store, Store) else store
+    try:
+        values = _values_by_annotator(st, task)
+        stats: dict[str, dict[str, Any]] = {}
+        for ev in st.events(task):
+            s = stats.setdefault(ev.annotator, {"events": 0, "first": ev.ts, "last": ev.ts})
+            s["events"] += 1
+            s["last"] = max(s["last"], ev.ts)
+        canon = {a: {k: _canonical(e.payload_json) for k, e in v.items()}
+                 for a, v in values.items()}
+    finally:
+        if st is not store:
+            st.close()
+    rows = []
+    for annotator in sorted(stats):
+        mine = canon.get(annotator, {})
+        same = total = overlap = 0
+        for item, value in mine.items():
+            others = [canon[b][item] for b in canon if b != annotator and item in canon[b]]
+            if others:
+                overlap += 1
+                total += len(others)
+                same += sum(o == value for o in others)
+        s = stats[annotator]
+        span = s["last"] - s["first"]
+        rows.append({
+            "annotator": annotator,
+            "labels": len(mine),
+            "events": s["events"],
+            "first": pd.Timestamp(s["first"], unit="s", tz="UTC"),
+            "last": pd.Timestamp(s["last"], unit="s", tz="UTC"),
+            "per_hour": len(mine) / span * 3600 if span > 0 else float("nan"),
+            "overlap": overlap,
+            "agreement": same / total if total else float("nan"),
+        })
+    cols = ["annotator", "labels", "events", "first", "last", "per_hour", "overlap", "agreement"]
+    return pd.DataFrame(rows, columns=cols).set_index("annotator")
