@@ -78,6 +78,9 @@ class LabelSession:
         Initial queue order; :meth:`Queue.reorder` changes it by score.
     random_state : int, optional
         Seed of the random order.
+    assignment : nblabel.assign.Assignment, optional
+        Team mode: :meth:`next` serves only items leased to this annotator (nobody else
+        holds them); see :mod:`nblabel.assign`.
     """
 
     kind: ClassVar[str] = "value"
@@ -95,6 +98,7 @@ class LabelSession:
         annotator: str | None = None,
         order: str = "sequential",
         random_state: int | None = None,
+        assignment: Any | None = None,
     ) -> None:
         self.items = ItemSet(df, image=image, text=text, root=root)
         self.df = df
@@ -121,6 +125,10 @@ class LabelSession:
             start = self.queue.next_open(None, self._done | self._skipped)
             if start is None:
                 start = int(self.queue.order[0]) if n else None
+        self.assignment = assignment
+        if assignment is not None:  # team mode: start on the item this annotator holds
+            held = assignment.attach(self)
+            start = start if held is None else held
         self._position: int | None = None if start is None else int(start)
 
     # -- set-up -----------------------------------------------------------------------------
@@ -245,6 +253,8 @@ class LabelSession:
 
     def next(self) -> Item | None:
         """Go to the next unlabeled item in queue order (skipped items come last)."""
+        if self.assignment is not None:
+            return self._move(self.assignment.next_position(self))
         pos = self.queue.next_open(self._position, self._done | self._skipped)
         if pos is None:
             pos = self.queue.next_open(self._position, self._done)
@@ -326,6 +336,8 @@ class LabelSession:
         if action in ("label", "undo", "redo"):
             self._label_times.append(stored.ts)
         self._labels_cache = None
+        if self.assignment is not None:
+            self.assignment.record(stored)
         self._notify("suggestions" if action in ("suggest", "reject") else "value", key)
         return stored
 

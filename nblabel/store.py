@@ -245,7 +245,9 @@ class Store:
 
     def _make_server_engine(self, url: sa.URL) -> sa.Engine:
         """Engine for a database server (PostgreSQL); see :mod:`nblabel.team`."""
-        return sa.create_engine(url, pool_pre_ping=True)
+        from nblabel.team import make_engine
+
+        return make_engine(url, read_only=self.read_only, connect_timeout=self.timeout)
 
     def _open(self) -> None:
         try:
@@ -456,4 +458,8 @@ def open_store(store: Store | str | os.PathLike | None, **kwargs: Any) -> Store:
         return store
     if store is None:
         return Store(":memory:", **kwargs)
+    from nblabel.team import TeamStore, is_server_url
+
+    if is_server_url(store):  # PostgreSQL: retries and clear connection errors
+        return TeamStore(os.fspath(store), **kwargs)
     return Store(store, **kwargs)

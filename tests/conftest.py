@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("NBLABEL_SHARED_DATA", ROOT.parent / "shared" / "data"))
 STRICT = os.environ.get("NBLABEL_STRICT", "") not in ("", "0")
+pytest_plugins = ["tests.pg"]  # fixtures pg_server / pg_url: a throwaway PostgreSQL cluster
 
 
 def require(condition: bool, reason: str) -> None:
