@@ -171,7 +171,10 @@ class Assignment:
     def next_position(self, session: LabelSession) -> int | None:
         """The position of the next item leased to this annotator (``None``: nothing left).
 
-        The item the session is on is released first when it was not labeled.
+        It is the first item in queue order (from the head, so a reordered queue serves the
+        most wanted items first) that this annotator has not done and can lease. The item
+        the session is on is released first when it was not labeled, and is not served
+        again by this call.
         """
         current = session._position
         if current is not None:
@@ -181,10 +184,8 @@ class Assignment:
         return self._claim_next(session, after=current)
 
     def _candidates(self, session: LabelSession, after: int | None, skipped: bool) -> np.ndarray:
-        order = np.asarray(session.queue.order)
-        if after is not None and len(order):
-            start = session.queue.rank(after) + 1
-            order = np.concatenate([order[start:], order[:start]])
+        order = np.asarray(session.queue.order)  # from the head: the most wanted item first
+        if after is not None:
             order = order[order != after]
         mask = ~self._closed[order]
         flags = session._skipped[order]
