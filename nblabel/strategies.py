@@ -28,6 +28,7 @@ import numpy as np
 __all__ = [
     "MEASURES",
     "STRATEGIES",
+    "density",
     "entropy",
     "least_confidence",
     "margin",
@@ -167,6 +168,22 @@ def vote_entropy(
     counts = np.zeros((n, k))
     np.add.at(counts, (np.broadcast_to(np.arange(n), (m, n)), votes), 1.0)
     return entropy(counts / m)
+
+
+def density(features: np.ndarray) -> np.ndarray:
+    """Information density: mean cosine similarity of each item to all items.
+
+    For L2-normalised rows (TF-IDF) this is the dot product with the centroid, O(n d).
+    Multiplying an uncertainty score by ``density ** beta`` prefers uncertain items that
+    are typical of the pool over outliers (Settles & Craven, 2008).
+
+    Parameters
+    ----------
+    features : array or scipy sparse matrix of shape (n, d), rows L2-normalised
+    """
+    centroid = np.asarray(features.mean(axis=0)).ravel()
+    d = np.asarray(features @ centroid).ravel()
+    return np.clip(d, 0.0, None)
 
 
 def uniform_scores(n: int) -> np.ndarray:
