@@ -86,11 +86,20 @@ class LabelModel(_Base):
         Stop when no posterior moves more than this.
     accuracy_prior : float
         Single-label: extra pseudo-count on the diagonal of each confusion matrix (how
-        strongly functions are assumed better than chance). Multi-label: pseudo-counts
-        of ``alpha_j`` (``accuracy_prior`` fires, 1 silence among positives) and of
-        ``beta_j`` (1 fire, ``accuracy_prior * 10`` silences among negatives).
+        strongly functions are assumed better than chance). Multi-label: pseudo-fires of
+        ``alpha_j`` (against one pseudo-silence).
     prior_strength : float
-        Dirichlet/Beta pseudo-count pulling each class prior towards uniform / 0.5.
+        Single-label: Dirichlet pseudo-count pulling the class prior towards uniform.
+        Multi-label: weight, in data sets, of an empirical-Bayes Beta prior on each tag's
+        prevalence centred on the share of rows any function votes it; without it EM on
+        sparse, rarely co-firing functions drifts to "no row has the tag".
+    silence_prior : float
+        Multi-label: ``beta_j`` gets one pseudo-fire against ``silence_prior * n``
+        pseudo-silences (functions are assumed to rarely fire on rows without their tag).
+    min_lfs : int
+        Multi-label: a tag voted by fewer functions keeps the majority vote (the
+        Dawid-Skene model is not identifiable with fewer than three conditionally
+        independent voters); listed in ``fallback_``.
     class_prior : array-like, optional
         Fix the single-label class prior instead of learning it.
 
@@ -116,7 +125,11 @@ class LabelModel(_Base):
         accuracy_prior: float = 2.0,
         prior_strength: float = 1.0,
         class_prior: Any = None,
+        min_lfs: int = 3,
+        silence_prior: float = 0.2,
     ) -> None:
+        self.min_lfs = min_lfs
+        self.silence_prior = silence_prior
         self.n_iter = n_iter
         self.tol = tol
         self.accuracy_prior = accuracy_prior
@@ -176,17 +189,26 @@ class LabelModel(_Base):
         self.params_: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.prior_ = np.zeros(len(self.classes_))
         self.n_iter_ = 0
+        self.fallback_: list[str] = []
         a = self.accuracy_prior
         for k, tag in enumerate(self.classes_):
             X, cols = _tag_block(r, f, c, k, n)
             if not len(cols):
                 continue
-            q = np.where(X.any(1), 0.9, 0.1)  # smoothed union vote to start
+            if len(cols) < self.min_lfs:  # not identifiable: keep the majority vote
+                self.fallback_.append(tag)
+                self.prior_[k] = X.any(1).mean()
+                continue
+            fired = X.any(1)
+            q = np.where(fired, 0.9, 0.1)  # smoothed union vote to start
+            # empirical-Bayes prior of the prevalence: centred on the union vote's rate
+            s0 = self.prior_strength * n
+            m0 = (fired.sum() + 1.0) / (n + 2.0)
             it = 0
             for it in range(1, self.n_iter + 1):  # noqa: B007
-                pi = (q.sum() + self.prior_strength * 0.5) / (n + self.prior_strength)
+                pi = (q.sum() + s0 * m0) / (n + s0)
                 alpha = (q @ X + a) / (q.sum() + a + 1.0)
-                beta = ((1 - q) @ X + 1.0) / ((1 - q).sum() + 1.0 + 10 * a)
+                beta = ((1 - q) @ X + 1.0) / ((1 - q).sum() + 1.0 + self.silence_prior * n)
                 new = self._posterior(X, pi, alpha, beta)
                 delta = np.abs(new - q).max()
                 q = new
@@ -218,7 +240,8 @@ class LabelModel(_Base):
             r, f, c = votes.triplets()
             P = np.zeros((n, len(self.classes_)))
             for k, tag in enumerate(self.classes_):
-                if tag not in self.params_:
+                if tag not in self.params_:  # fallback, or never voted in training
+                    P[np.unique(r[c == k]), k] = 1.0
                     continue
                 cols, alpha, beta = self.params_[tag]
                 sel = (c == k) & np.isin(f, cols)

@@ -66,9 +66,13 @@ def test_multilabel_downweights_a_noisy_function():
     lm = LabelModel().fit(V)
     cols_, alpha, beta = lm.params_["t"]
     assert cols_.tolist() == [0, 1, 2, 3]
-    assert np.allclose(alpha, [0.7, 0.6, 0.5, 0.3], atol=0.08)
-    assert np.allclose(beta, [0.02, 0.03, 0.02, 0.15], atol=0.03)
-    assert lm.prior_[0] == pytest.approx(0.2, abs=0.03)
+    # the Beta priors shrink alpha and beta, but the noisy function stands out
+    assert np.allclose(alpha, [0.7, 0.6, 0.5, 0.3], atol=0.2)
+    assert beta[3] > 0.08 and beta[:3].max() < 0.02
+    # prevalence: between the truth (0.2) and the union vote's rate it is shrunk to
+    union = V.fired().any(axis=1).mean()
+    assert 0.18 < lm.prior_[0] < union - 0.05
+    assert lm.fallback_ == []
     acc = lm.lf_accuracies(V.names)
     assert acc.idxmin() == "lf3"
 
@@ -80,6 +84,14 @@ def test_multilabel_downweights_a_noisy_function():
     p_mv = MajorityVote().fit(V).predict_proba(V)[:, 0] >= 0.5
     assert f1(p_lm) > f1(p_mv) + 0.05
     assert lm.predict(V)[int(np.flatnonzero(p_lm)[0])] == ["t"]
+
+
+def test_multilabel_with_few_functions_keeps_majority_vote():
+    df = pd.DataFrame({"p": [["t"], None, ["t", "u"]], "q": [None, ["t"], ["u"]]})
+    V = apply_lfs(df, [_lf(c, c) for c in "pq"])
+    lm = LabelModel().fit(V)
+    assert lm.fallback_ == ["t", "u"]
+    assert np.array_equal(lm.predict_proba(V), MajorityVote().fit(V).predict_proba(V))
 
 
 def test_errors():
