@@ -177,6 +177,7 @@ class TeamStore(Store):
         self.retries = int(retries)
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
+        self._lost = False  # the connection died and could not be reopened yet
         super().__init__(url, read_only=read_only, timeout=timeout)
 
     # -- connection -------------------------------------------------------------------------
@@ -230,7 +231,9 @@ class TeamStore(Store):
             with contextlib.suppress(Exception):
                 self._conn.close()
             self._conn = None
+        self._lost = True
         self._conn = self.engine.connect()
+        self._lost = False
 
     def retrying(self, what: str, fn: Callable[[], T], *, reconnect: bool = True) -> T:
         """Run ``fn()``, retrying transient failures with exponential backoff.
@@ -242,7 +245,7 @@ class TeamStore(Store):
         last: BaseException | None = None
         for attempt in range(self.retries + 1):
             try:
-                if last is not None and reconnect:
+                if reconnect and (last is not None or self._lost):
                     self._reconnect()
                 return fn()
             except (StoreUnavailableError, DBAPIError) as e:
