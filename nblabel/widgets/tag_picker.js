@@ -1,6 +1,6 @@
 // nblabel tag picker: item view, tag chips, type-to-filter completion, suggestions, keys.
 // Renders synced state only; every user intent is sent to Python (model.send) where the
-// session decides. Text is set with textContent (never innerHTML): markup shows as text.
+// session decides. Text is set with textContent, never parsed as HTML: markup shows as text.
 
 const norm = (s) => s.trim().toLowerCase().replace(/[\s_]+/g, "-").replace(/-{2,}/g, "-");
 

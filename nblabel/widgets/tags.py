@@ -29,6 +29,7 @@ import pandas as pd
 from nblabel.errors import NblabelError
 from nblabel.images import encode_for_display
 from nblabel.session import ClassSession, LabelSession, TagSession
+from nblabel.widgets.controls import Controls
 from nblabel.widgets.tag_picker import TagPicker, key_name
 
 __all__ = ["DEFAULT_KEYMAP", "ClassLabeler", "TagLabeler"]
@@ -76,44 +77,11 @@ def _hint(keymap: Mapping[str, str]) -> str:
     return " · ".join(parts)
 
 
-class _Controls(w.VBox):
-    """Progress, buttons and a message area (local stand-in for the shared controls)."""
-
-    def __init__(self, buttons: Sequence[str]) -> None:
-        self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="260px"))
-        self.count = w.Label("")
-        self.buttons = {
-            name: w.Button(description=name.capitalize(), layout=w.Layout(width="auto"))
-            for name in buttons
-        }
-        self.buttons.get("submit", w.Button()).button_style = "primary"
-        self.message = w.HTML("", layout=w.Layout(min_height="1.5em"))
-        row = w.HBox(
-            [self.bar, self.count, *self.buttons.values()],
-            layout=w.Layout(align_items="center", flex_flow="row wrap"),
-        )
-        super().__init__([row, self.message])
-
-    def on(self, name: str, callback: Any) -> None:
-        self.buttons[name].on_click(lambda _b: callback())
-
-    def set_progress(self, done: int, total: int, text: str) -> None:
-        self.bar.max = max(total, 1)
-        self.bar.value = done
-        self.count.value = text
-
-    def show(self, text: str, level: str = "info") -> None:
-        import html
-
-        color = {"error": "#c62828", "warning": "#ef6c00"}.get(level, "#555")
-        span = f'<span class="nbl-msg nbl-msg-{level}" style="color:{color}">'
-        self.message.value = f"{span}{html.escape(text)}</span>" if text else ""
-
-
 class _Labeler(w.VBox):
     """The widget shared by :class:`TagLabeler` and :class:`ClassLabeler`."""
 
     session: LabelSession
+    _buttons: tuple[str, ...] = ("previous", "undo", "redo", "skip", "submit")
 
     def __init__(
         self,
@@ -124,8 +92,11 @@ class _Labeler(w.VBox):
         text_height: str = "16em",
         image_size: int = 800,
         advance_on_pick: bool = False,
+        buttons: Sequence[str] | None = None,
     ) -> None:
         self.session = session
+        if buttons is not None:
+            self._buttons = tuple(buttons)
         self.keymap = _keymap(keymap)
         self.image_size = int(image_size)
         self.advance_on_pick = advance_on_pick
@@ -135,13 +106,13 @@ class _Labeler(w.VBox):
             text_height=text_height,
             image_height=f"{self.image_size}px",
         )
-        self.controls = _Controls(["submit", "skip", "undo", "redo"])
-        for name in ("submit", "skip", "undo", "redo"):
-            self.controls.on(name, getattr(self, name))
+        self.controls = Controls(session, buttons=self._buttons, on_submit=self.submit)
         self.picker.on_intent(self.handle)
-        super().__init__([self.picker, self.controls])
+        c = self.controls
+        super().__init__([c.header, self.picker, c.toolbar, c.messages])
         self.add_class("nbl-labeler")
         self._shown: str | None = None
+        self._menu_stale = True
         self._menu: list[str] = []  # the numbered suggestions of the shown item
         self.trainer = trainer
         if trainer is not None and hasattr(trainer, "on_update"):
@@ -155,21 +126,10 @@ class _Labeler(w.VBox):
         """Apply one intent sent by the browser (``{"type": "add", "tag": ...}``, ``remove``,
         ``accept``, ``key``); errors go to the message area, never raise."""
         kind = msg.get("type")
-        try:
-            self.message("")
-            if kind == "add":
-                self.add(str(msg["tag"]))
-            elif kind == "remove":
-                self.remove(str(msg["tag"]))
-            elif kind == "accept":
-                self.toggle(str(msg["tag"]))
-            elif kind == "key":
-                self.press(str(msg["key"]))
-        except (NblabelError, ValueError, KeyError) as e:
-            self.message(str(e), "error")
-        except Exception as e:  # shown, and logged with its traceback
-            log.exception("nblabel: %s failed", kind)
-            self.message(f"{type(e).__name__}: {e}", "error")
+        actions = {"add": self.add, "remove": self.remove, "accept": self.toggle, "key": self.press}
+        if kind in actions:
+            arg = msg.get("tag", msg.get("key"))
+            self.controls.call(actions[kind], str(arg))
 
     def press(self, key: str) -> None:
         """Act on a key chord as the browser reports it (``"Enter"``, ``"Ctrl+z"``, ``"3"``)."""
@@ -195,7 +155,16 @@ class _Labeler(w.VBox):
         if self.session.current is None:
             return
         self._commit_draft()
-        self.session.next()
+        self._advance()
+
+    def _advance(self) -> None:
+        s = self.session
+        before = s.current
+        s.next()
+        if s.current == before:
+            p = s.progress
+            done = p.done == p.total
+            self.message(f"all {p.total} items are labeled" if done else "no other open item")
 
     def skip(self) -> None:
         if self.session.current is not None:
@@ -257,30 +226,37 @@ class _Labeler(w.VBox):
 
     # -- rendering ---------------------------------------------------------------------------
     def message(self, text: str, level: str = "info") -> None:
-        """Show a message under the widget (errors in red)."""
-        self.controls.show(text, level)
+        """Show a message under the widget (errors in red); ``""`` clears it."""
+        if text:
+            self.controls.show_message(text, level)
+        else:
+            self.controls.clear_message()
 
     def _on_change(self, what: str, key: str) -> None:
         self.refresh()
 
     def _on_trainer(self, event: str, info: Mapping[str, Any] | None = None) -> None:
-        info = info or {}
+        """Trainer events (from its worker thread): shown, never raised."""
+        with self.controls.report():
+            self._trainer_event(event, info or {})
+
+    def _trainer_event(self, event: str, info: Mapping[str, Any]) -> None:
         if event == "error":
             self.message(f"model training failed: {info.get('error', '')}", "error")
         elif event == "done":
-            self._shown = None  # new scores: rebuild the suggestion menu
-            score = info.get("score")
-            extra = f", score {score:.3f}" if isinstance(score, float) else ""
-            self.message(f"model retrained on {info.get('n_labels', '?')} labels{extra}")
+            self._menu_stale = True  # new scores: rebuild the suggestion menu
+            secs, score = info.get("fit_seconds"), info.get("score")
+            text = f"model retrained on {info.get('n_labels', '?')} labels"
+            if isinstance(secs, float):
+                text += f" in {secs:.1f} s"
+            if isinstance(score, float):
+                text += f"; score on the labels added since the previous fit: {score:.2f}"
+            self.message(text)
         self.refresh()
 
     def refresh(self) -> None:
         """Render the session's current item, tags, suggestions and progress."""
         s = self.session
-        p = s.progress
-        eta = f", ~{p.remaining_seconds / 60:.0f} min left" if p.remaining_seconds else ""
-        rate = f", {p.per_hour:.0f}/h" if p.per_hour else ""
-        self.controls.set_progress(p.done, p.total, f"{p.done}/{p.total} labeled{rate}{eta}")
         choices = self._choices()
         if len(choices) != self._vocab_size or choices != self.picker.choices:
             self.picker.choices = choices
@@ -292,8 +268,11 @@ class _Labeler(w.VBox):
             return
         if item.key != self._shown:
             self._show_item(item)
-            self._menu = self._menu_for(item.key)
             self._shown = item.key
+            self._menu_stale = True
+        if self._menu_stale:
+            self._menu = self._menu_for(item.key)
+            self._menu_stale = False
         scores = self._scores(item.key) if self._menu else {}
         draft = set(self.draft())
         self.picker.chips = self._chips(item.key)
@@ -325,29 +304,25 @@ class _Labeler(w.VBox):
 
     # -- model --------------------------------------------------------------------------------
     def plot_learning_curve(self, ax: Any = None) -> Any:
-        """Plot model quality against the number of labels so far (matplotlib Axes)."""
+        """Plot model quality against the number of labels so far (a matplotlib Axes):
+        the model's score on labels it had not seen yet, and on ``eval_set`` if given."""
+        if self.trainer is not None and hasattr(self.trainer, "plot_learning_curve"):
+            return self.trainer.plot_learning_curve(ax=ax)
         import matplotlib.pyplot as plt
 
-        curve = list(getattr(self.trainer, "curve", None) or [])
         if ax is None:
-            _, ax = plt.subplots(figsize=(5, 3.2))
-        if curve:
-            n = [c["n_labels"] for c in curve]
-            for metric in [k for k in curve[0] if k not in ("n_labels", "time", "seconds")]:
-                ax.plot(n, [c.get(metric) for c in curve], marker="o", label=metric)
-            ax.legend()
-        else:
-            ax.text(
-                0.5, 0.5, "no model trained yet", ha="center", va="center", transform=ax.transAxes
-            )
+            _, ax = plt.subplots(figsize=(6, 4))
+        ax.text(0.5, 0.5, "no model: pass model=", ha="center", va="center", transform=ax.transAxes)
         ax.set_xlabel("labels")
-        ax.set_ylabel("score")
-        ax.set_title("learning curve")
-        ax.grid(alpha=0.3)
         return ax
 
     def close(self) -> None:
+        if "controls" not in self.__dict__:  # construction failed half-way
+            super().close()
+            return
         self.session.on_change(self._on_change, remove=True)
+        self.controls.close()
+        self.picker.close()
         if self.trainer is not None and hasattr(self.trainer, "close"):
             self.trainer.close()
         super().close()
@@ -675,8 +650,8 @@ def _make_trainer(
     random_state: int | None,
 ) -> Any:
     """Bind the background trainer of :mod:`nblabel.active` to a session."""
-    from nblabel import active
+    from nblabel.widgets.tag_training import ActiveBinding
 
-    return active.bind(
-        session, model=model, order=order, retrain_every=retrain_every, random_state=random_state
+    return ActiveBinding(
+        session, model, order=order, retrain_every=retrain_every, random_state=random_state
     )

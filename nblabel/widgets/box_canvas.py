@@ -1,0 +1,82 @@
+"""The box editor's front end as an anywidget (ESM module ``box_canvas.js``, no JS build).
+
+The browser owns the hot interaction: rubber-band drawing, moving and resizing boxes,
+zoom and pan, hover cursors, the help overlay. Python receives only committed edits
+(on mouse-up) and discrete key actions as custom messages, and sends the state to draw as
+synced traits (so a reloaded page redraws the same picture).
+
+Messages from the browser (``content["kind"]``):
+
+``draw``            ``{"box": [x0, y0, x1, y1]}`` a new box, image pixels
+``update``          ``{"index": i, "box": [...]}`` box ``i`` moved or resized (or nudged)
+``edit_suggestion`` ``{"index": s, "box_index": j, "box": [...]}`` a suggestion's box edited
+``select``          ``{"selection": {...}}`` the selected box / suggestion changed
+``action``          ``{"action": name}`` a key or legend action (``next``, ``accept`` ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+__all__ = ["BoxCanvas"]
+
+_HERE = Path(__file__).parent
+
+Intent = Callable[[dict[str, Any]], None]
+
+
+class BoxCanvas(anywidget.AnyWidget):
+    """Image + boxes + interaction layers; renders state, emits intents.
+
+    Use it through :class:`nblabel.widgets.BoxLabeler`; on its own it only draws what its
+    traits say and forwards messages to the callbacks given to :meth:`on_intent`.
+    """
+
+    _esm = _HERE / "box_canvas.js"
+    _css = _HERE / "box_canvas.css"
+
+    # the image: encoded bytes (JPEG/PNG) and the size box coordinates refer to
+    image = t.Bytes(b"").tag(sync=True)
+    image_format = t.Unicode("jpeg").tag(sync=True)
+    image_width = t.Int(0).tag(sync=True)
+    image_height = t.Int(0).tag(sync=True)
+    item = t.Unicode("").tag(sync=True)
+    # [{"label", "x0", "y0", "x1", "y1"}]
+    boxes = t.List(t.Dict()).tag(sync=True)
+    # [{"index", "source", "score", "boxes": [{...}]}]
+    suggestions = t.List(t.Dict()).tag(sync=True)
+    classes = t.List(t.Unicode()).tag(sync=True)
+    colors = t.List(t.Unicode()).tag(sync=True)
+    active_class = t.Unicode("").tag(sync=True)
+    # {"type": "box", "index": i} | {"type": "suggestion", "index": s, "box": j} | {}
+    selection = t.Dict().tag(sync=True)
+    keymap = t.Dict().tag(sync=True)  # key name -> action
+    help = t.List(t.List()).tag(sync=True)  # [[action, description, [keys]]]
+    width = t.Int(800).tag(sync=True)
+    height = t.Int(560).tag(sync=True)
+    notice = t.Unicode("").tag(sync=True)  # shown over the canvas (e.g. image failed)
+    # bumped on every state push so the browser redraws even if values are unchanged
+    # (an optimistic local edit the kernel refused must be drawn back)
+    revision = t.Int(0).tag(sync=True)
+    # exposes window.__nblabel_measure (paint timestamps) for benchmarks only
+    measure = t.Bool(False).tag(sync=True)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._intents: list[Intent] = []
+        self.on_msg(self._on_custom_msg)
+
+    def on_intent(self, callback: Intent) -> None:
+        """Call ``callback(content)`` for each message from the browser."""
+        self._intents.append(callback)
+
+    def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or "kind" not in content:
+            return
+        for cb in list(self._intents):
+            cb(content)

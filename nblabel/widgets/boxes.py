@@ -1,0 +1,380 @@
+"""``BoxLabeler``: the box labeling app (canvas + controls) bound to a :class:`BoxSession`.
+
+The session is the controller. This module only translates what the browser sends
+(committed edits, key actions) into session calls, and session changes into the state the
+browser draws. Drag feedback, zoom and pan never leave the browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from nblabel.errors import InputError
+from nblabel.session import BoxSession
+from nblabel.shapes import Box
+from nblabel.widgets.box_canvas import BoxCanvas
+from nblabel.widgets.controls import Controls, close_tree
+from nblabel.widgets.prefetch import ImagePrefetcher
+
+__all__ = ["ACTIONS", "DEFAULT_KEYMAP", "PALETTE", "BoxLabeler", "resolve_keymap"]
+
+log = logging.getLogger("nblabel")
+
+#: action -> (description shown in the help overlay, default keys)
+ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "next": ("next item", ("n", "PageDown")),
+    "previous": ("previous item", ("p", "PageUp")),
+    "skip": ("skip this item (it comes back last)", ("s",)),
+    "accept": ("accept the selected (or best) suggestion", ("Enter",)),
+    "accept_all": ("accept all suggestions", ("a",)),
+    "reject": ("reject the selected (or best) suggestion", ("r",)),
+    "delete": ("delete the selected box (or reject a suggestion)", ("Delete", "Backspace", "x")),
+    "undo": ("undo", ("Ctrl+z", "u")),
+    "redo": ("redo", ("Ctrl+y", "Ctrl+Z", "U")),
+    **{f"class_{i}": (f"class {i} (and the selected box)", (str(i),)) for i in range(1, 10)},
+    "next_box": ("select the next box or suggestion", ("Tab",)),
+    "deselect": ("select nothing / close help", ("Escape",)),
+    "nudge_left": ("move the selected box left (Shift: 10 px)", ("ArrowLeft",)),
+    "nudge_right": ("move the selected box right (Shift: 10 px)", ("ArrowRight",)),
+    "nudge_up": ("move the selected box up (Shift: 10 px)", ("ArrowUp",)),
+    "nudge_down": ("move the selected box down (Shift: 10 px)", ("ArrowDown",)),
+    "zoom_in": ("zoom in (also: wheel when focused, Ctrl+wheel)", ("+", "=")),
+    "zoom_out": ("zoom out", ("-",)),
+    "zoom_reset": ("fit the image", ("0",)),
+    "help": ("show / hide this help", ("?",)),
+}
+DEFAULT_KEYMAP: dict[str, tuple[str, ...]] = {a: keys for a, (_d, keys) in ACTIONS.items()}
+
+#: class colours (Tableau 10), reused cyclically
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+
+
+def resolve_keymap(keymap: Mapping[str, str | Sequence[str]] | None) -> dict[str, str]:
+    """Merge user overrides (``{action: key or [keys]}``) into the defaults and return
+    ``{key: action}``. A key given to an action is taken away from any other action.
+
+    Key names are ``KeyboardEvent.key`` values (``"n"``, ``"Enter"``, ``"ArrowLeft"``,
+    ``"?"``), with ``Ctrl+`` / ``Alt+`` prefixes; ``Ctrl`` also matches Cmd on macOS.
+    """
+    per_action = {a: list(keys) for a, keys in DEFAULT_KEYMAP.items()}
+    for action, keys in (keymap or {}).items():
+        if action not in ACTIONS:
+            raise InputError(f"unknown keymap action {action!r}; actions: {sorted(ACTIONS)}")
+        keys = [keys] if isinstance(keys, str) else list(keys)
+        taken = set(keys)
+        for other in per_action:
+            per_action[other] = [k for k in per_action[other] if k not in taken]
+        per_action[action] = keys
+    return {k: a for a, keys in per_action.items() for k in keys}
+
+
+def _box_dict(b: Box) -> dict[str, Any]:
+    return {"label": b.label, "x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1,
+            "score": b.score, "source": b.source}
+
+
+class BoxLabeler:
+    """Label boxes on the images of a DataFrame, in a notebook or a Voila app.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame, optional
+        The user's DataFrame (its ``boxes`` column is updated in place).
+    image : str
+        Column of image paths.
+    classes : list of str
+        Box classes; keys 1-9 pick them.
+    store : path, Store or None
+        Where labels are logged (an SQLite path resumes a session).
+    keymap : dict, optional
+        ``{action: key or [keys]}`` overrides; see :data:`ACTIONS` (``?`` shows them).
+    session : BoxSession, optional
+        An existing session instead of ``df``/``image``/``classes``.
+    width, height : int
+        Canvas size in CSS pixels.
+    max_side : int
+        Images larger than this are reduced once before sending (zoom still works).
+    prefetch : int
+        How many upcoming items to encode in the background.
+    **session_kwargs
+        Passed to :class:`~nblabel.session.BoxSession` (``annotator``, ``order`` ...).
+
+    Examples
+    --------
+    >>> images, _ = nblabel.datasets.food_sample()          # doctest: +SKIP
+    >>> app = BoxLabeler(images, image="path", classes=["apple", "coin"])  # doctest: +SKIP
+    >>> app                                                  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        df: pd.DataFrame | None = None,
+        image: str | None = None,
+        classes: Sequence[str] | None = None,
+        store: Any = None,
+        keymap: Mapping[str, str | Sequence[str]] | None = None,
+        *,
+        session: BoxSession | None = None,
+        width: int = 800,
+        height: int = 560,
+        max_side: int = 1600,
+        prefetch: int = 3,
+        **session_kwargs: Any,
+    ) -> None:
+        if session is None:
+            if df is None or image is None or classes is None:
+                raise InputError("BoxLabeler needs df, image= and classes=, or session=")
+            session = BoxSession(df, image=image, classes=classes, store=store,
+                                 **session_kwargs)
+        elif df is not None or session_kwargs:
+            raise InputError("give either session= or df/image/classes, not both")
+        self.session = session
+        self.prefetch = prefetch
+        self.keymap = resolve_keymap(keymap)
+        self.prefetcher = ImagePrefetcher(session.items, max_side=max_side)
+        self.canvas = BoxCanvas(
+            classes=list(session.classes),
+            colors=self._colors(),
+            keymap=self.keymap,
+            help=self._help(),
+            width=int(width),
+            height=int(height),
+        )
+        self.controls = Controls(session, picker=session.classes, on_pick=self._pick_class)
+        self.controls.add_button("accept", "✓ Accept", lambda: self._act("accept"),
+                                 "accept the selected (or best) suggestion (Enter)")
+        self.controls.add_button("accept_all", "✓✓ Accept all", lambda: self._act("accept_all"),
+                                 "accept every suggestion of this item (a)")
+        self.controls.add_button("reject", "✗ Reject", lambda: self._act("reject"),
+                                 "reject the selected (or best) suggestion (r)")
+        self.controls.add_button("delete", "Delete box", lambda: self._act("delete"),
+                                 "delete the selected box (Delete)")
+        self.canvas.on_intent(self.handle)
+        session.on_change(self._on_change)
+        self.widget = self.controls.layout(self.canvas)
+        self._closed = False
+        self._load()
+
+    # -- display --------------------------------------------------------------------------
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget)
+
+    def _colors(self) -> list[str]:
+        return [PALETTE[i % len(PALETTE)] for i in range(len(self.session.classes))]
+
+    def _help(self) -> list[list[Any]]:
+        by_action: dict[str, list[str]] = {}
+        for key, action in self.keymap.items():
+            by_action.setdefault(action, []).append(key)
+        rows: list[list[Any]] = []
+        class_keys = [k for i in range(1, 10) for k in by_action.get(f"class_{i}", [])]
+        for a, (desc, _k) in ACTIONS.items():
+            if a == "class_1":
+                rows.append(["class_N", "class by number: new boxes and the selected box",
+                             class_keys])
+            elif not a.startswith("class_"):
+                rows.append([a, desc, by_action.get(a, [])])
+        return rows
+
+    def _push(self) -> None:
+        """Send the current item's boxes and suggestions (and bump the revision)."""
+        s = self.session
+        c = self.canvas
+        item = s.current
+        boxes = [] if item is None else [_box_dict(b) for b in s.value(item.key)]
+        sugg = [] if item is None else [
+            {"index": i, "source": g.source, "score": g.score,
+             "boxes": [_box_dict(b) for b in g.value]}
+            for i, g in enumerate(s.suggestions(item.key))
+        ]
+        with c.hold_sync():
+            if list(c.classes) != list(s.classes):  # a class was added
+                c.classes = list(s.classes)
+                c.colors = self._colors()
+                if self.controls.picker is not None:
+                    self.controls.picker.options = list(s.classes)
+            c.boxes = boxes
+            c.suggestions = sugg
+            c.active_class = s.active_class
+            sel = c.selection
+            if (sel.get("type") == "box" and sel.get("index", 0) >= len(boxes)) or (
+                sel.get("type") == "suggestion" and sel.get("index", 0) >= len(sugg)
+            ):
+                c.selection = {}
+            c.revision += 1
+        self.controls.set_picked(s.active_class)
+
+    def _load(self) -> None:
+        """Show the current item: its image (from the prefetcher), boxes, suggestions."""
+        s = self.session
+        item = s.current
+        c = self.canvas
+        notice = ""
+        img = None
+        if item is not None:
+            try:
+                img = self.prefetcher.get(item.position)
+            except Exception as e:  # shown over the canvas and in the messages
+                notice = f"cannot show the image: {e}"
+                self.controls.show_error(e)
+        with c.hold_sync():
+            if img is not None:
+                c.image = img.data
+                c.image_format = img.format
+                c.image_width = img.width
+                c.image_height = img.height
+            else:
+                c.image = b""
+            c.item = "" if item is None else item.key
+            c.notice = notice if item is not None else "nothing to label"
+            c.selection = {}
+            self._push()
+        if item is not None:
+            self.prefetcher.warm(self._upcoming())
+
+    def _upcoming(self) -> list[int]:
+        s = self.session
+        order = s.queue.order
+        n = len(order)
+        r = s.queue.rank(s.current.position)
+        out: list[int] = []
+        for step in range(1, min(n, 64)):
+            p = int(order[(r + step) % n])
+            if not s.is_labeled(s.items.keys[p]):
+                out.append(p)
+                if len(out) >= self.prefetch:
+                    break
+        return out
+
+    def _on_change(self, what: str, key: str) -> None:
+        with self.controls.report():
+            if what == "position":
+                self._load()
+            elif self.session.current is not None and key == self.session.current.key:
+                self._push()
+
+    # -- intents from the browser ---------------------------------------------------------
+    def handle(self, msg: dict[str, Any]) -> None:
+        """Apply one message from the browser (see :mod:`nblabel.widgets.box_canvas`).
+        Errors go to the message area; the browser then redraws the kernel's state."""
+        self.controls.clear_message()
+        ok = False
+        try:
+            self._dispatch(msg)
+            ok = True
+        except Exception as e:  # shown and logged; the optimistic browser edit is undone
+            log.warning("nblabel: %s failed", msg.get("kind"), exc_info=True)
+            self.controls.show_error(e)
+        finally:
+            if not ok:
+                self._push()
+
+    def _dispatch(self, msg: dict[str, Any]) -> None:
+        kind = msg.get("kind")
+        s = self.session
+        if kind == "draw":
+            x0, y0, x1, y1 = (float(v) for v in msg["box"])
+            s.draw_box(x0, y0, x1, y1, label=s.active_class)
+            self.canvas.selection = {"type": "box", "index": len(s.value()) - 1}
+        elif kind == "update":
+            x0, y0, x1, y1 = (float(v) for v in msg["box"])
+            s.update_box(int(msg["index"]), x0=x0, y0=y0, x1=x1, y1=y1)
+        elif kind == "edit_suggestion":
+            x0, y0, x1, y1 = (float(v) for v in msg["box"])
+            self._accept_edited(int(msg["index"]), int(msg.get("box_index", 0)),
+                                x0=x0, y0=y0, x1=x1, y1=y1)
+        elif kind == "action":
+            self._act(str(msg["action"]))
+        else:
+            raise InputError(f"unknown message from the browser: {kind!r}")
+
+    def _accept_edited(self, index: int, box_index: int, **changes: Any) -> None:
+        s = self.session
+        pending = s.suggestions()
+        if not 0 <= index < len(pending):
+            raise InputError(f"no suggestion number {index} on this item")
+        boxes = list(pending[index].value)
+        boxes[box_index] = boxes[box_index].replace(**changes)
+        n_before = len(s.value())
+        s.accept(index, value=boxes)
+        self.canvas.selection = {"type": "box", "index": n_before + box_index}
+
+    def _selected(self, kind: str) -> int | None:
+        sel = self.canvas.selection
+        return int(sel["index"]) if sel.get("type") == kind and "index" in sel else None
+
+    def _act(self, action: str) -> None:
+        s = self.session
+        if action in ("next", "submit"):
+            s.next()
+        elif action == "previous":
+            s.previous()
+        elif action == "skip":
+            s.skip()
+        elif action == "undo":
+            s.undo()
+        elif action == "redo":
+            s.redo()
+        elif action == "accept":
+            i = self._selected("suggestion") or 0
+            n_before = len(s.value())
+            s.accept(i)
+            self.canvas.selection = {"type": "box", "index": n_before}
+        elif action == "accept_all":
+            s.accept_all()
+            self.canvas.selection = {}
+        elif action == "reject":
+            s.reject(self._selected("suggestion") or 0)
+            self.canvas.selection = {}
+        elif action == "delete":
+            box = self._selected("box")
+            if box is not None:
+                s.delete_box(box)
+            elif self._selected("suggestion") is not None:
+                s.reject(self._selected("suggestion"))
+            else:
+                raise InputError("select a box first (click it or press Tab), then delete")
+            self.canvas.selection = {}
+        elif action.startswith("class_"):
+            n = int(action.split("_", 1)[1])
+            if not 1 <= n <= len(s.classes):
+                raise InputError(f"there is no class {n}: classes are {s.classes}")
+            self._pick_class(s.classes[n - 1])
+        else:
+            raise InputError(f"unknown action {action!r}")
+
+    def _pick_class(self, label: str) -> None:
+        """Make ``label`` the class of new boxes and of the selected box."""
+        s = self.session
+        s.active_class = label
+        sel = self.canvas.selection
+        if sel.get("type") == "box":
+            s.set_box_class(int(sel["index"]), label)
+        elif sel.get("type") == "suggestion":
+            self._accept_edited(int(sel["index"]), int(sel.get("box", 0)), label=label)
+        else:
+            self._push()
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def close(self) -> None:
+        """Detach from the session, stop the prefetcher and close the widgets."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(ValueError):
+            self.session.on_change(self._on_change, remove=True)
+        self.prefetcher.close()
+        self.controls.close()
+        close_tree(self.widget)
+
+    def __repr__(self) -> str:
+        return f"BoxLabeler({self.session!r})"
+

@@ -1,0 +1,173 @@
+"""BoxLabeler in a real browser: JupyterLab 4 and Voila, real mouse drags and key presses,
+then the labels checked in the kernel (JupyterLab) or in the SQLite store (Voila)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from playwright.sync_api import expect
+
+from nblabel.datasets import food_sample
+from nblabel.session import BoxSession
+from nblabel.widgets.geometry import fit_view, image_to_canvas
+
+CLASSES = ["apple", "banana", "egg", "coin"]
+W, H = 800, 560  # canvas CSS size (BoxLabeler defaults)
+DRAWN = (50, 40, 150, 120)  # image pixels
+RESIZED = (50, 40, 200, 120)  # after dragging the right edge by +50 px
+SUGGESTED = (300, 300, 360, 360)
+TOL = 1.5  # image px: mouse positions are whole CSS pixels (zoom ~1.17 here)
+
+
+def setup_cells(store: str) -> list[str]:
+    return [
+        "import json, nblabel\n"
+        "from nblabel.widgets import BoxLabeler\n"
+        "from nblabel.shapes import Box\n"
+        "images, truth = nblabel.datasets.food_sample()\n"
+        "df = images.head(5).copy()\n"
+        "first = df.index[0]\n"
+        f"app = BoxLabeler(df, image='path', classes={CLASSES!r}, store={store!r})\n"
+        f"app.session.suggest(first, [Box('coin', *{SUGGESTED!r})], source='model', score=0.9)\n"
+        "app",
+    ]
+
+
+def to_page(canvas, x: float, y: float, size=(640, 480)) -> tuple[float, float]:
+    """Image pixel -> page pixel over the canvas (the view fits the image)."""
+    box = canvas.bounding_box()
+    cx, cy = image_to_canvas(x, y, fit_view(size[0], size[1], W, H))
+    return box["x"] + cx * box["width"] / W, box["y"] + cy * box["height"] / H
+
+
+def drag(page, canvas, a, b, steps=6):
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
+    x0, y0 = to_page(canvas, *a)
+    canvas.hover(position={"x": x0 - box["x"], "y": y0 - box["y"]})
+    page.mouse.down()
+    page.mouse.move(*to_page(canvas, *b), steps=steps)
+    page.mouse.up()
+
+
+def interact(page, canvas, shot=None):
+    """Draw, resize by the right edge, class by key, accept the suggestion, next, undo."""
+    drag(page, canvas, DRAWN[:2], DRAWN[2:])
+    assert page.evaluate("document.activeElement.classList.contains('nbl-root')")
+    mid = (DRAWN[1] + DRAWN[3]) / 2
+    drag(page, canvas, (DRAWN[2], mid), (RESIZED[2], mid))
+    page.keyboard.press("2")  # selected box -> banana
+    page.keyboard.press("Shift")  # a modifier alone does nothing
+    expect(page.locator(".nbl-status")).to_contain_text("(banana)")
+    if shot is not None:
+        shot()
+    page.keyboard.press("Enter")  # accept the suggestion
+    # keys JupyterLab binds in command mode (d d: delete cell, m: markdown) must not fire
+    for k in ["d", "d", "m"]:
+        page.keyboard.press(k)
+
+
+def wait_for(fn, timeout=15.0):
+    deadline = time.time() + timeout
+    while True:
+        value = fn()
+        if value or time.time() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def close(a, b, tol=TOL):
+    return all(abs(x - y) <= tol for x, y in zip(a, b))
+
+
+def coords(d):
+    return (d["x0"], d["y0"], d["x1"], d["y1"])
+
+
+def test_jupyterlab(lab_server, page, notebook_dir, tmp_path, write_notebook, open_lab,
+                    kernel_json, screenshot):
+    store = str(tmp_path / "lab.sqlite")
+    write_notebook(notebook_dir / "boxes.ipynb", setup_cells(store))
+    open_lab(page, lab_server, "boxes.ipynb")
+    canvas = page.locator(".nbl-canvas")
+    canvas.wait_for()
+    expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_1")
+    n_cells = page.locator(".jp-Notebook .jp-Cell").count()
+    page.wait_for_function("() => document.querySelector('.nbl-status').textContent"
+                           ".includes('1 suggestion')")
+    interact(page, canvas, lambda: screenshot(page.locator(".nblabel-app"),
+                                              "boxes-jupyterlab-suggestion"))
+
+    def accepted():
+        s = kernel_json(page, "{'v': [b.to_dict() for b in app.session.value(first)]}")
+        return s if len(s["v"]) == 2 else None
+
+    state = wait_for(accepted)
+    assert state, kernel_json(page, "[b.to_dict() for b in app.session.value(first)]")
+    banana, coin = state["v"]
+    assert banana["label"] == "banana" and close(coords(banana), RESIZED), banana
+    assert coin["label"] == "coin" and close(coords(coin), SUGGESTED), coin
+    screenshot(page.locator(".nblabel-app"), "boxes-jupyterlab")
+    page.keyboard.press("?")
+    expect(page.locator(".nbl-help")).to_be_visible()
+    screenshot(page.locator(".nblabel-app"), "boxes-jupyterlab-help")
+    page.keyboard.press("Escape")
+    page.keyboard.press("n")  # next item, no click needed
+    expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_2")
+    page.keyboard.press("u")  # undo the accept: back on the first item
+    expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_1")
+    final = wait_for(lambda: (lambda s: s if len(s["labels"]) == 1 else None)(kernel_json(
+        page, "{'labels': app.session.labels[['item','label','x0','y0','x1','y1']]"
+              ".to_dict('records'), 'df': df.loc[first, 'boxes'], "
+              "'pending': len(app.session.suggestions(first)), "
+              "'current': app.session.current.key, 'msg': app.controls.messages.value}")))
+    assert final, "undo did not reach the kernel"
+    (row,) = final["labels"]
+    assert row["item"] == "apple002S_1" and row["label"] == "banana"
+    assert close(coords(row), RESIZED)
+    (cell,) = final["df"]  # the user's DataFrame, updated in place
+    assert cell["label"] == "banana" and close(coords(cell), RESIZED)
+    assert final["pending"] == 1  # the suggestion is back
+    assert final["current"] == "apple002S_1"
+    assert final["msg"] == "", final["msg"]
+    assert page.locator(".jp-Notebook .jp-Cell").count() == n_cells, "notebook shortcuts fired"
+    assert not page.page_errors, page.page_errors
+
+
+def test_voila(voila, page, notebook_dir, tmp_path, write_notebook, screenshot):
+    store = str(tmp_path / "voila.sqlite")
+    write_notebook(notebook_dir / "boxes_voila.ipynb", setup_cells(store))
+    page.goto(voila("boxes_voila.ipynb"))
+    canvas = page.locator(".nbl-canvas")
+    canvas.wait_for()
+    expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_1")
+    page.wait_for_function("() => document.querySelector('.nbl-status').textContent"
+                           ".includes('1 suggestion')")
+    interact(page, canvas)
+    expect(page.locator(".nbl-status")).to_contain_text("2 boxes")
+    screenshot(page, "boxes-voila")
+    page.keyboard.press("n")
+    expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_2")
+    page.keyboard.press("u")
+    expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_1")
+    expect(page.locator(".nbl-status")).to_contain_text("1 box ·")
+    # the kernel's truth: reopen the SQLite store from this process
+    images, _ = food_sample()
+    df = images.head(5).copy()
+
+    def reopened():
+        with BoxSession(df, image="path", classes=CLASSES, store=store) as s:
+            labels = s.labels
+            return (labels, len(s.suggestions("apple002S_1"))) if len(labels) == 1 else None
+
+    got = wait_for(reopened)
+    assert got, "the store did not get the labels"
+    labels, pending = got
+    (row,) = labels.to_dict("records")
+    assert row["item"] == "apple002S_1" and row["label"] == "banana"
+    assert close(coords(row), RESIZED)
+    assert pending == 1
+    (cell,) = df.loc["apple002S_1", "boxes"]
+    assert cell["label"] == "banana"
+    assert json.dumps(page.page_errors) == "[]"
