@@ -107,7 +107,8 @@ class ActiveLearner:
     ----------
     model : estimator
         A scikit-learn style estimator with ``fit`` and ``predict_proba`` (cloned for every
-        fit), e.g. :class:`nblabel.models.text.TextTagModel`.
+        fit), e.g. :class:`nblabel.models.text.TextTagModel`. A model with a ``corpus``
+        parameter left at ``None`` gets all items' features as its corpus.
     strategy : str
         One of :data:`nblabel.strategies.STRATEGIES` (``"committee"`` is scored with
         ``committee_size`` clones fitted on bootstrap resamples).
@@ -331,7 +332,7 @@ class ActiveLearner:
             y_new = snap.y[new] if self.multilabel else [snap.y[r] for r in new]
             row["progressive_score"] = _quality(y_new, pred, self.multilabel)
             row["progressive_n"] = int(new.size)
-        model = clone(self.model)
+        model = self._clone(X)
         y = snap.y
         model.fit([X[i] for i in lab], y)
         proba = model.predict_proba(X)
@@ -361,12 +362,20 @@ class ActiveLearner:
             self.error = None
         return row
 
+    def _clone(self, X: Sequence[Any]) -> Any:
+        model = clone(self.model)
+        params = model.get_params(deep=False)
+        if "corpus" in params and params["corpus"] is None:
+            # e.g. TextTagModel: fit TF-IDF once on all items, reused by every refit
+            model.set_params(corpus=list(X))
+        return model
+
     def _committee(self, X: Sequence[Any], lab: np.ndarray, y: Any) -> np.ndarray:
         rng = np.random.default_rng(self.random_state)
         out = []
         for _ in range(self.committee_size):
             r = rng.choice(lab.size, size=lab.size, replace=True)
-            m = clone(self.model)
+            m = self._clone(X)
             yr = y[r] if isinstance(y, np.ndarray) else [y[i] for i in r]
             m.fit([X[lab[i]] for i in r], yr)
             out.append(m.predict_proba(X))

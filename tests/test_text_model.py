@@ -100,3 +100,22 @@ def test_bad_inputs():
         TextTagModel(tags=TAGS[:2]).fit(TEXTS, Y)
     with pytest.raises(ValueError, match="not one string"):
         TextTagModel(tags=TAGS).fit("one text", Y)
+
+
+def test_corpus_features_reused_and_equivalent_for_unseen_texts():
+    from nblabel.models import text as T
+
+    T._CACHE.clear()
+    corpus = [*TEXTS, "unlabeled text about image transformers", TEXTS[0]]  # a duplicate too
+    m = TextTagModel(tags=TAGS, corpus=corpus).fit(TEXTS[:6], Y[:6])
+    assert len(T._CACHE._entries) == 1
+    m2 = clone(m).fit(TEXTS, Y)  # a refit on the same corpus reuses the fitted TF-IDF
+    assert len(T._CACHE._entries) == 1 and m2.vectorizer_ is m.vectorizer_
+    # the TF-IDF knows words seen only in the unlabeled corpus text
+    assert "unlabeled" in m.vectorizer_.transformer_list[0][1].vocabulary_
+    mixed = [TEXTS[1], "brand new text on pytorch images", TEXTS[2]]
+    P = m2.predict_proba(mixed)
+    fresh = TextTagModel(tags=TAGS, corpus=corpus)
+    np.testing.assert_allclose(P[0], m2.predict_proba([TEXTS[1]])[0])
+    np.testing.assert_allclose(P[1], m2.predict_proba([mixed[1]])[0])
+    assert fresh.get_params()["corpus"] is corpus

@@ -118,7 +118,7 @@ def _committee_proba(
     X = task["X_pool"]
     for _ in range(members):
         boot = rng.choice(labeled, size=labeled.size, replace=True)
-        m = TextTagModel(tags=task["tags"], vocabulary=vocab, char_ngrams=None)
+        m = TextTagModel(tags=task["tags"], vocabulary=vocab, char_ngrams=None, corpus=X)
         m.fit([X[i] for i in boot], task["Y_pool"][boot])
         out.append(m.predict_proba([X[i] for i in cand]))
     return np.stack(out)
@@ -152,7 +152,7 @@ def simulate(
     model: TextTagModel | None = None
     features = None
     curve: dict[str, list[float]] = {"labels": [], "micro_f1": [], "macro_f1": [], "fit_s": []}
-    params = {"tags": task["tags"], "vocabulary": vocab, **(model_params or {})}
+    params = {"tags": task["tags"], "vocabulary": vocab, "corpus": X, **(model_params or {})}
     for step, b in enumerate(_schedule(max_labels, batch, early_batch, early_until)):
         cand = np.flatnonzero(~is_labeled)
         if strategy == "random" or model is None:

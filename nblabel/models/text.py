@@ -24,6 +24,8 @@ labels from about 0.50 to 0.54 and at 200 labels from about 0.40 to 0.48 (see
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -89,6 +91,40 @@ def mention_matrix(
     return sparse.csr_matrix((data, (rows, cols)), shape=(len(texts), len(tags)))
 
 
+class _CorpusCache:
+    """Fitted vectorizers and feature rows of recently used corpora (bounded, thread-safe).
+
+    An active-learning session refits the model every few labels on the same pool of
+    texts; with ``corpus=`` the TF-IDF is fitted once per pool and each text's features and
+    tag mentions are computed once, so a refit costs only the logistic regressions.
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Any, dict[str, Any]] = OrderedDict()
+
+    def get(self, key: Any, build: Any) -> dict[str, Any]:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+                return entry
+        entry = build()  # outside the lock: may take a second
+        with self._lock:
+            self._entries[key] = entry
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+_CACHE = _CorpusCache()
+
+
 class TextTagModel(ClassifierMixin, BaseEstimator):
     """TF-IDF + one-vs-rest logistic regression for tags (or one class) of short texts.
 
@@ -109,6 +145,12 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
         Weight of a tag's own mention feature; 0 disables mention features.
     threshold : float
         Probability at or above which :meth:`predict` gives a tag (multi-label mode).
+    corpus : sequence of str, optional
+        All texts of the pool, labeled or not. The TF-IDF vocabulary and weights are fitted
+        on them (unsupervised, so using unlabeled texts is fair) instead of on the training
+        texts, and their features are computed once and reused by every refit on the same
+        corpus (a small cache), which makes refits in an active-learning loop several times
+        faster. ``None``: fit the TF-IDF on the training texts.
 
     Attributes
     ----------
@@ -134,6 +176,7 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
         class_weight: str | None = "balanced",
         mention_weight: float = 3.0,
         threshold: float = 0.5,
+        corpus: Sequence[str] | None = None,
     ) -> None:
         self.tags = tags
         self.vocabulary = vocabulary
@@ -143,6 +186,7 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
         self.class_weight = class_weight
         self.mention_weight = mention_weight
         self.threshold = threshold
+        self.corpus = corpus
 
     # ------------------------------------------------------------------ helpers
     def _make_vectorizer(self) -> FeatureUnion:
@@ -165,7 +209,35 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
             raise ValueError("word_ngrams and char_ngrams cannot both be None")
         return FeatureUnion(parts)
 
+    def _corpus_entry(self) -> dict[str, Any]:
+        corpus = [str(t) for t in self.corpus]  # type: ignore[union-attr]
+        key = (hash(tuple(corpus)), len(corpus), self.word_ngrams, self.char_ngrams)
+
+        def build() -> dict[str, Any]:
+            vec = self._make_vectorizer()
+            A = vec.fit_transform(corpus).tocsr()
+            index = {t: i for i, t in enumerate(corpus)}
+            return {"vectorizer": vec, "A": A, "index": index, "texts": corpus, "mentions": {}}
+
+        return _CACHE.get(key, build)
+
+    def _rows(self, texts: list[str], entry: dict[str, Any]) -> tuple[np.ndarray, list[int]]:
+        idx = np.array([entry["index"].get(t, -1) for t in texts], dtype=np.intp)
+        return idx, [i for i, j in enumerate(idx) if j < 0]
+
     def _features(self, texts: list[str], fit: bool) -> sparse.csr_matrix:
+        if self.corpus is not None:
+            entry = self._corpus_entry()
+            self.vectorizer_ = entry["vectorizer"]
+            idx, missing = self._rows(texts, entry)
+            if not missing:
+                return entry["A"][idx]
+            known = np.flatnonzero(idx >= 0)
+            out = sparse.vstack(
+                [entry["A"][idx[known]], self.vectorizer_.transform([texts[i] for i in missing])]
+            ).tocsr()
+            order = np.concatenate([known, np.asarray(missing, dtype=np.intp)])
+            return out[np.argsort(order)].tocsr()
         if fit:
             try:
                 return self.vectorizer_.fit_transform(texts).tocsr()
@@ -260,7 +332,20 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
     def _mentions(self, texts: list[str]) -> sparse.csr_matrix | None:
         if self.mention_weight <= 0:
             return None
-        return mention_matrix(texts, [str(c) for c in self.classes_], self.vocabulary)
+        tags = [str(c) for c in self.classes_]
+        if self.corpus is None:
+            return mention_matrix(texts, tags, self.vocabulary)
+        entry = self._corpus_entry()
+        aliases = {} if self.vocabulary is None else self.vocabulary.aliases()
+        key = (tuple(tags), hash(tuple(sorted(aliases.items()))))
+        M = entry["mentions"].get(key)
+        if M is None:
+            M = mention_matrix(entry["texts"], tags, self.vocabulary)
+            entry["mentions"][key] = M
+        idx, missing = self._rows(texts, entry)
+        if not missing:
+            return M[idx]
+        return mention_matrix(texts, tags, self.vocabulary)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Per-tag probabilities ``(n, k)`` (multi-label) or class probabilities (single)."""
