@@ -9,9 +9,12 @@ resumes where the annotator stopped.
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -141,8 +144,8 @@ class LabelSession:
         return int(df.columns.get_loc(self.column))
 
     def _replay(self) -> None:
-        for ev in self.store.events(self.task):
-            self.log.apply(ev)
+        with _gc_paused():  # 100,000 small tuples would trigger many full collections
+            self.log.replay(self.store.events(self.task))
         if not self.log.n_events:
             return
         keys = list(self.log.values.keys() | self.log.skipped)
@@ -157,14 +160,22 @@ class LabelSession:
                 unknown[:3],
             )
         cells = self.df[self.column].to_numpy(dtype=object, copy=True)
+        labeled_positions, current = [], []
         for key, pos in zip(keys, positions):
             if pos < 0:
                 continue
-            ev = self.log.current(key)
             self._skipped[pos] = key in self.log.skipped
+            ev = self.log.current(key)
             if ev is not None and ev.status != "deleted":
-                self._done[pos] = True
-                cells[pos] = self._cell(self._decode(ev.payload))
+                labeled_positions.append(pos)
+                current.append(ev)
+        try:  # one JSON parse for all current values: ~10x faster than one call per item
+            payloads = json.loads("[" + ",".join(ev.payload_json for ev in current) + "]")
+        except ValueError:  # a corrupt payload: let the event name itself in the error
+            payloads = [ev.payload for ev in current]
+        for pos, payload in zip(labeled_positions, payloads):
+            self._done[pos] = True
+            cells[pos] = self._cell(self._decode(payload))
         self.df[self.column] = pd.Series(cells, index=self.df.index, dtype=object)
         self._col_pos = int(self.df.columns.get_loc(self.column))
 
@@ -489,6 +500,17 @@ class LabelSession:
             f"{type(self).__name__}({p.done}/{p.total} labeled, column={self.column!r}, "
             f"store={self.store!r}, annotator={self.annotator!r})"
         )
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _check_classes(classes: Iterable[str] | None, what: str) -> list[str]:
