@@ -322,10 +322,14 @@ class _Labeler(w.VBox):
             return
         self.session.on_change(self._on_change, remove=True)
         self.controls.close()
-        self.picker.close()
         if self.trainer is not None and hasattr(self.trainer, "close"):
             self.trainer.close()
+        # ipywidgets 8 leaves a closed widget's Layout open: close both
+        layouts = (self.picker.layout, self.layout)
+        self.picker.close()
         super().close()
+        for layout in layouts:
+            layout.close()
 
     @property
     def df(self) -> pd.DataFrame:

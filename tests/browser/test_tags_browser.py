@@ -6,6 +6,13 @@ Fixtures come from ``tests/browser/conftest.py``. Screenshots go to ``tests/arti
 
 from __future__ import annotations
 
+import json
+import time
+from pathlib import Path
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+TIMES: dict[str, float] = {}
+
 NOTEBOOK = r'''
 import pandas as pd
 import nblabel
@@ -25,7 +32,15 @@ df = pd.DataFrame({
     "description": [long, "Short.", "Third."],
     "author": [["computer-vision", "topic-007"], ["nlp"], None],
 })
-labeler = nblabel.TagLabeler(df, text=["title", "description"], tags=vocab, prefill="author")
+
+
+class Scores:  # stands in for the background trainer: fixed model probabilities
+    def proba(self, key):
+        return {"transformers": 0.91, "object-detection": 0.64, "topic-042": 0.12}
+
+
+labeler = nblabel.TagLabeler(df, text=["title", "description"], tags=vocab, prefill="author",
+                             trainer=Scores())
 labeler
 '''
 
@@ -60,13 +75,24 @@ def test_tag_labeler_in_jupyterlab(
     # type-to-filter over 404 tags: "detec" finds object-detection through its alias
     box = tagger.locator(".nbl-input")
     box.click()
+    TIMES["filter 404 tags + draw list (browser), ms"] = page.evaluate("""() => {
+        const box = document.querySelector('.nbl-input'), t = [];
+        for (const q of ['t', 'to', 'top', 'topic-0', 'vis', 'x']) {
+            const t0 = performance.now();
+            box.value = q; box.dispatchEvent(new Event('input'));
+            t.push(performance.now() - t0);
+        }
+        box.value = ''; box.dispatchEvent(new Event('input'));
+        return Math.max(...t); }""")
     box.press_sequentially("detec", delay=30)
     options = tagger.locator(".nbl-option")
     options.first.wait_for()
     assert options.all_inner_texts()[0] == "object-detection"
     screenshot(page, "tags_completion")
+    t0 = time.perf_counter()
     box.press("Enter")
     tagger.locator(".nbl-chip[data-tag='object-detection']").wait_for()
+    TIMES["enter to chip shown (kernel round trip), ms"] = (time.perf_counter() - t0) * 1e3
 
     # remove a pre-filled tag with its x button
     tagger.locator(".nbl-chip[data-tag='topic-007'] .nbl-chip-x").click()
@@ -81,14 +107,26 @@ def test_tag_labeler_in_jupyterlab(
         "() => document.querySelector('.nbl-text').textContent.startsWith('Fine-tuning')"
     )
     tagger.locator(".nbl-chip-prefill[data-tag='natural-language-processing']").wait_for()
-    # keys are swallowed: "1" in command mode would make the cell a heading
-    box.press("1")
+    # after a click on the item text, "1" accepts the first suggestion (and is kept from
+    # JupyterLab, where it would turn the cell into a heading)
+    sugg = tagger.locator(".nbl-sugg")
+    assert sugg.first.inner_text().split() == ["1", "transformers", "0.91"]
+    text.click()
+    page.keyboard.press("1")
+    tagger.locator(".nbl-chip[data-tag='transformers']").wait_for()
+    assert "nbl-sugg-on" in sugg.first.get_attribute("class")
     assert _cells(page) == cells_before
     assert kernel_json(page, "df['tags'].tolist()") == [
-        ["computer-vision", "object-detection"], None, None,
+        ["computer-vision", "object-detection"],
+        ["natural-language-processing", "transformers"],
+        None,
     ]
+    screenshot(page, "tags_suggestion")
 
-    # Ctrl+z undoes the last removal (and goes back to that item), Ctrl+y redoes it
+    # Ctrl+z twice: undoes the suggestion, then the removal on the first item (and goes
+    # back to it); Ctrl+y redoes the removal
+    box.press("Control+z")
+    tagger.locator(".nbl-chip[data-tag='transformers']").wait_for(state="detached")
     box.press("Control+z")
     page.wait_for_function(
         "() => document.querySelector('.nbl-text').textContent.startsWith('<b>')"
@@ -102,3 +140,6 @@ def test_tag_labeler_in_jupyterlab(
     assert _cells(page) == cells_before
     assert not page.page_errors
     screenshot(page, "tags_final")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "tags_timings.json").write_text(json.dumps(TIMES, indent=1))
+    print("TIMES", TIMES)

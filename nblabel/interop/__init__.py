@@ -1,0 +1,1 @@
+"""Bridges to other labeling tools (optional dependencies, imported on use)."""
