@@ -1,0 +1,1 @@
+"""Suggestions: tracker propagation, model predictions and rules."""
