@@ -45,6 +45,16 @@ labeler
 '''
 
 
+IMAGE_CELL = r'''
+from PIL import Image
+Image.new("RGB", (320, 200), (200, 30, 30)).save("red.png")
+Image.new("RGB", (320, 200), (20, 20, 20)).save("dark.png")
+images = pd.DataFrame({"path": ["red.png", "dark.png"]})
+classes = nblabel.ClassLabeler(images, image="path", classes=["red", "dark", "other"])
+classes
+'''
+
+
 def _cells(page) -> list[str]:
     return page.evaluate("""() => {
         const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
@@ -54,9 +64,9 @@ def _cells(page) -> list[str]:
 def test_tag_labeler_in_jupyterlab(
     lab_server, page, notebook_dir, write_notebook, open_lab, kernel_json, screenshot
 ):
-    write_notebook(notebook_dir / "tags.ipynb", [NOTEBOOK])
+    write_notebook(notebook_dir / "tags.ipynb", [NOTEBOOK, IMAGE_CELL])
     open_lab(page, lab_server, "tags.ipynb")
-    tagger = page.locator(".nbl-tagger")
+    tagger = page.locator(".nbl-tagger").first
     tagger.wait_for()
     text = tagger.locator(".nbl-text")
     # markup in the item is shown as text, never run
@@ -140,6 +150,24 @@ def test_tag_labeler_in_jupyterlab(
     assert _cells(page) == cells_before
     assert not page.page_errors
     screenshot(page, "tags_final")
+
+    # ClassLabeler on images: the image arrives as PNG bytes; "2" picks "dark" and advances
+    pics = page.locator(".nbl-tagger").nth(1)
+    img = pics.locator("img.nbl-image")
+    img.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelectorAll('img.nbl-image')[1];"
+        " return i && i.complete && i.naturalWidth === 320; }"
+    )
+    img.click()
+    page.keyboard.press("2")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.nbl-labeler')[1]"
+        ".querySelector('.nblabel-item-id').textContent === '1'"
+    )
+    assert kernel_json(page, "images['label'].tolist()") == ["dark", None]
+    assert _cells(page) == cells_before
+    screenshot(page, "tags_classes")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "tags_timings.json").write_text(json.dumps(TIMES, indent=1))
     print("TIMES", TIMES)
