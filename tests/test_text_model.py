@@ -119,3 +119,11 @@ def test_corpus_features_reused_and_equivalent_for_unseen_texts():
     np.testing.assert_allclose(P[0], m2.predict_proba([TEXTS[1]])[0])
     np.testing.assert_allclose(P[1], m2.predict_proba([mixed[1]])[0])
     assert fresh.get_params()["corpus"] is corpus
+
+
+def test_features_are_unit_rows():
+    m = TextTagModel(tags=TAGS).fit(TEXTS, Y)
+    F = m.features([*TEXTS, ""])
+    norms = np.sqrt(np.asarray(F.multiply(F).sum(axis=1)).ravel())
+    np.testing.assert_allclose(norms[:-1], 1.0)
+    assert norms[-1] == 0.0

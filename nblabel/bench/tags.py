@@ -101,14 +101,6 @@ def _schedule(max_labels: int, batch: int, early_batch: int, early_until: int) -
     return sizes
 
 
-def _normalized(A: Any) -> Any:
-    norms = np.sqrt(np.asarray(A.multiply(A).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    from scipy import sparse
-
-    return sparse.diags(1.0 / norms) @ A
-
-
 def _committee_proba(
     task: dict[str, Any], labeled: np.ndarray, cand: np.ndarray, rng: np.random.Generator,
     vocab: TagVocabulary | None, members: int = 3,
@@ -178,7 +170,7 @@ def simulate(
         model = TextTagModel(**params).fit([X[i] for i in labeled], Y[labeled])
         fit_s = time.perf_counter() - t0
         if diversity > 0 or density > 0:
-            features = _normalized(model.vectorizer_.transform(X))
+            features = model.features(X)
         if labeled.size % every == 0:
             pred = model.predict(task["X_test"])
             curve["labels"].append(int(labeled.size))
@@ -269,7 +261,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--aggregate", choices=("mean", "max"), default="mean")
     p.add_argument("--diversity", type=float, default=0.0,
                    help="penalty on similarity within a batch (0 = off)")
-    p.add_argument("--density", type=float, default=0.0,
+    p.add_argument("--density", type=float, default=1.0,
                    help="exponent of information density weighting (0 = off)")
     p.add_argument("--min-count", type=int, default=10)
     p.add_argument("--mention-weight", type=float, default=None,

@@ -278,7 +278,8 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
                 self.estimators_.append(float((yj.sum() + 0.5) / (n + 1.0)))
                 continue
             clf = LogisticRegression(
-                C=self.C, class_weight=self.class_weight, solver="liblinear", dual=True
+                C=self.C, class_weight=self.class_weight, solver="liblinear", dual=True,
+                max_iter=1000,
             )
             self.estimators_.append(clf.fit(self._with_mention(A, M, j), yj))
         self.thresholds_ = np.full(len(classes), float(self.threshold))
@@ -369,6 +370,14 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
             if isinstance(est, float):
                 P[:, j] = est
         return P
+
+    def features(self, X: Any) -> sparse.csr_matrix:
+        """L2-normalised TF-IDF rows of texts (for density and diversity in selection)."""
+        check_is_fitted(self, "vectorizer_")
+        A = self._features(_as_texts(X), fit=False)
+        norms = np.sqrt(np.asarray(A.multiply(A).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ A)
 
     def predict(self, X: Any) -> np.ndarray:
         """0/1 indicator ``(n, k)`` (multi-label) or class names (single-label)."""
