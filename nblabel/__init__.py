@@ -34,6 +34,14 @@ _API: dict[str, str] = {
     "InputError": "nblabel.errors",
     "ImageError": "nblabel.errors",
     "StoreError": "nblabel.errors",
+    # label quality
+    "labeling_function": "nblabel.lf",
+    "apply_lfs": "nblabel.lf",
+    "lf_summary": "nblabel.lf",
+    "LabelModel": "nblabel.labelmodel",
+    "MajorityVote": "nblabel.labelmodel",
+    "Review": "nblabel.review",
+    "metrics": "nblabel.metrics",
     # widgets (import ipywidgets on first use)
     "BoxLabeler": "nblabel.widgets.boxes",
     "TagLabeler": "nblabel.widgets.tags",

@@ -297,3 +297,25 @@ def test_box_consistency_and_model_review(tmp_path):
     with pytest.raises(InputError, match="box sessions"):
         Review(ClassSession(pd.DataFrame({"t": ["x"]}), text="t", classes=["a"]),
                where="consistency").refresh()
+
+
+def test_quality_modules_import_without_widget_libraries():
+    import subprocess
+    import sys
+
+    program = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in {'ipywidgets', 'ipycanvas', 'anywidget'}:\n"
+        "            raise ImportError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import nblabel\n"
+        "for m in ['lf', 'labelmodel', 'review', 'confident', 'boxcheck', 'metrics']:\n"
+        "    __import__('nblabel.' + m)\n"
+        "print(nblabel.Review.__name__, nblabel.lf_summary.__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["Review", "lf_summary"]
