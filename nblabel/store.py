@@ -264,17 +264,6 @@ class Store:
     def _open(self) -> None:
         try:
             self._conn = self.engine.connect()
-            if not self.read_only:
-                metadata.create_all(self._conn)
-                self._conn.commit()
-            version = self._conn.execute(
-                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-            ).scalar_one_or_none()
-            if version is None and not self.read_only:
-                self._conn.execute(
-                    sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION))
-                )
-                self._conn.commit()
             inspector = sa.inspect(self._conn)
             columns = (
                 {c["name"] for c in inspector.get_columns(events_table.name)}
@@ -286,7 +275,18 @@ class Store:
                     f"{self._where()} has a table {events_table.name} that is not an nblabel "
                     f"event log (columns {sorted(columns)}); pass another store path"
                 )
-            if version is not None and int(version) > SCHEMA_VERSION:
+            if not self.read_only:
+                metadata.create_all(self._conn)
+                self._conn.commit()
+            version = self._conn.execute(
+                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+            ).scalar_one_or_none()
+            if version is None and not self.read_only:
+                self._conn.execute(
+                    sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION))
+                )
+                self._conn.commit()
+            elif version is not None and int(version) > SCHEMA_VERSION:
                 raise SchemaVersionError(
                     f"store {self._where()} has schema version {version}, written by a newer "
                     f"nblabel; this version reads up to {SCHEMA_VERSION}: upgrade nblabel "
