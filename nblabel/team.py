@@ -408,8 +408,10 @@ def team_progress(store: Store | str, task: str = "label") -> pd.DataFrame:
     pandas.DataFrame
         Indexed by ``annotator``: ``labels`` (items currently labeled by them), ``events``
         (all their actions), ``first``/``last`` (UTC), ``per_hour`` (labels per hour between
-        their first and last action), ``overlap`` (their items also labeled by someone else)
-        and ``agreement`` (share of those where the labels are equal; NaN without overlap).
+        their first and last action), ``overlap`` (their items also labeled by someone else),
+        ``agreement`` (share of those where the labels are equal; NaN without overlap) and
+        ``kappa`` (Cohen's kappa of their labels against the others' on shared items, from
+        :func:`nblabel.metrics.cohen_kappa`; single-class labels only, else NaN).
     """
     from nblabel.store import open_store
 
@@ -430,12 +432,14 @@ def team_progress(store: Store | str, task: str = "label") -> pd.DataFrame:
     for annotator in sorted(stats):
         mine = canon.get(annotator, {})
         same = total = overlap = 0
+        pairs: list[tuple[str, str]] = []
         for item, value in mine.items():
             others = [canon[b][item] for b in canon if b != annotator and item in canon[b]]
             if others:
                 overlap += 1
                 total += len(others)
                 same += sum(o == value for o in others)
+                pairs += [(value, o) for o in others]
         s = stats[annotator]
         span = s["last"] - s["first"]
         rows.append({
@@ -447,6 +451,19 @@ def team_progress(store: Store | str, task: str = "label") -> pd.DataFrame:
             "per_hour": len(mine) / span * 3600 if span > 0 else float("nan"),
             "overlap": overlap,
             "agreement": same / total if total else float("nan"),
+            "kappa": _kappa(pairs),
         })
-    cols = ["annotator", "labels", "events", "first", "last", "per_hour", "overlap", "agreement"]
+    cols = ["annotator", "labels", "events", "first", "last", "per_hour", "overlap", "agreement",
+            "kappa"]
     return pd.DataFrame(rows, columns=cols).set_index("annotator")
+
+
+def _kappa(pairs: list[tuple[str, str]]) -> float:
+    """Cohen's kappa over (mine, other's) canonical JSON labels; NaN unless all are classes."""
+    if not pairs or not all(a.startswith('"') and b.startswith('"') for a, b in pairs):
+        return float("nan")
+    try:
+        from nblabel.metrics import cohen_kappa
+    except ImportError:  # pragma: no cover - metrics is part of nblabel
+        return float("nan")
+    return cohen_kappa([json.loads(a) for a, _ in pairs], [json.loads(b) for _, b in pairs])

@@ -132,6 +132,8 @@ def test_team_progress_and_agreement(url):
     assert list(prog.index) == ["ann", "bob"]
     assert prog.loc["ann", "labels"] == 4 and prog.loc["bob", "overlap"] == 4
     assert prog.loc["ann", "agreement"] == pytest.approx(0.5)
+    # ann a,a,b,b vs bob a,b,b,a: p_o = 0.5, p_e = 0.5 -> kappa 0
+    assert prog.loc["ann", "kappa"] == pytest.approx(0.0)
     agree = item_agreement(sessions[0].store, "label")
     assert len(agree) == 4 and agree["agreement"].sum() == 2
     assert (prog["per_hour"] > 0).all()
