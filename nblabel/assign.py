@@ -392,6 +392,8 @@ class Assignment:
 
     def _held_items(self) -> list[str]:
         def read(conn: sa.Connection) -> list[str]:
+            if not sa.inspect(conn).has_table(leases_table.name):  # read-only, never leased
+                return []
             rows = conn.execute(
                 sa.select(_L.item)
                 .where(_L.task == self.task, _L.annotator == self.annotator,

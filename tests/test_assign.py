@@ -182,3 +182,12 @@ def test_bad_parameters():
         Assignment(overlap=1.5)
     with pytest.raises(InputError, match="overlap_annotators"):
         Assignment(overlap_annotators=1)
+
+
+def test_read_only_session_in_team_mode(tmp_path):
+    path = tmp_path / "ro.sqlite"
+    ClassSession(frame(), text="text", classes=CLASSES, store=path).close()  # no leases yet
+    with open_store(path, read_only=True) as ro:
+        s = ClassSession(frame(), text="text", classes=CLASSES, store=ro, annotator="a",
+                         assignment=Assignment())
+        assert s.current.key == "r0"  # can look, cannot lease or label

@@ -177,6 +177,20 @@ def test_postgres_restart_during_session(pg_server, pg_url, caplog):
     s2.close()
 
 
+def test_bench_team_command_writes_json(tmp_path):
+    from nblabel.cli import main
+
+    out = tmp_path / "team.json"
+    assert main(["bench", "team", "--procs", "2", "--actions", "5", "--backends", "sqlite",
+                 "--out", str(out)]) == 0
+    import json
+
+    res = json.loads(out.read_text())["results"]["sqlite"]
+    # 10 items for 2 x 5 actions: the other worker may hold the last item when one asks
+    assert res["actions"] >= 9 and res["lost_events"] == 0 and res["actions_per_s"] > 0
+    assert res["duplicate_assignments"] == 0 and res["sqlite_integrity"] == "ok"
+
+
 def test_store_error_hierarchy():
     assert issubclass(StoreUnavailableError, StoreError)
     assert issubclass(StoreUnavailableError, ConnectionError)
