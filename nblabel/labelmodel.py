@@ -137,20 +137,36 @@ class LabelModel(_Base):
         self.class_prior = class_prior
 
     # ------------------------------------------------------------------ fit
-    def fit(self, votes: Votes) -> LabelModel:
-        """Learn the function accuracies (and class prior) from the votes alone."""
+    def fit(self, votes: Votes, labels: Any = None) -> LabelModel:
+        """Learn the function accuracies (and class prior) from the votes.
+
+        Parameters
+        ----------
+        labels : sequence, Series, mapping or session, optional
+            Human labels of some rows (aligned with the votes' index; ``None`` for
+            unlabeled rows). Their posteriors are clamped to the truth in every EM step
+            (semi-supervised Dawid-Skene), which also makes tags voted by a single
+            function learnable: ``min_lfs`` is then not applied to tags with labeled rows.
+        """
+        from nblabel.lf import _truth_of
+
         self.classes_ = list(votes.classes)
         self.multilabel_ = votes.multilabel
         self.n_lfs_ = votes.shape[1]
         if not self.classes_:
             raise InputError("no labeling function voted on any row: nothing to learn")
+        truth = None
+        if labels is not None:
+            if isinstance(labels, (list, tuple, np.ndarray)):
+                labels = pd.Series(list(labels), index=votes.frame.index, dtype=object)
+            truth = _truth_of(labels, votes.frame.index)
         if votes.multilabel:
-            self._fit_multi(votes)
+            self._fit_multi(votes, truth)
         else:
-            self._fit_single(votes.matrix())
+            self._fit_single(votes.matrix(), truth)
         return self
 
-    def _fit_single(self, L: np.ndarray) -> None:
+    def _fit_single(self, L: np.ndarray, truth: list | None = None) -> None:
         n, m = L.shape
         k = len(self.classes_)
         # soft majority vote as the starting posterior
@@ -159,6 +175,8 @@ class LabelModel(_Base):
         np.add.at(Q, (rr, L[rr, cc]), 1.0)
         Q = np.where(Q.sum(1, keepdims=True) > 0, Q + 1e-2, 1.0)
         Q /= Q.sum(1, keepdims=True)
+        known, onehot_truth = self._clamp_single(truth, n, k)
+        Q[known] = onehot_truth
         fixed = None if self.class_prior is None else np.asarray(self.class_prior, float)
         onehot = [(L[:, j][:, None] == np.arange(k)[None, :]).astype(float) for j in range(m)]
         it = 0
@@ -176,6 +194,7 @@ class LabelModel(_Base):
             new = np.exp(logp - logp.max(1, keepdims=True))
             new /= new.sum(1, keepdims=True)
             delta = np.abs(new - Q).max() if n else 0.0
+            new[known] = onehot_truth
             Q = new
             if delta < self.tol:
                 break
@@ -183,7 +202,7 @@ class LabelModel(_Base):
         self.confusion_ = conf
         self.n_iter_ = it
 
-    def _fit_multi(self, votes: Votes) -> None:
+    def _fit_multi(self, votes: Votes, truth: list | None = None) -> None:
         r, f, c = votes.triplets()
         n = votes.shape[0]
         self.params_: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -195,28 +214,54 @@ class LabelModel(_Base):
             X, cols = _tag_block(r, f, c, k, n)
             if not len(cols):
                 continue
-            if len(cols) < self.min_lfs:  # not identifiable: keep the majority vote
+            known = np.zeros(n, dtype=bool) if truth is None else \
+                np.array([t is not None for t in truth])
+            y_known = np.array([tag in t for t in truth if t is not None], dtype=float) \
+                if truth is not None else np.zeros(0)
+            if len(cols) < self.min_lfs and not (known.any() and (y_known.any()
+                                                                  or X[known].any())):
+                # not identifiable: keep the majority vote
                 self.fallback_.append(tag)
                 self.prior_[k] = X.any(1).mean()
                 continue
             fired = X.any(1)
             q = np.where(fired, 0.9, 0.1)  # smoothed union vote to start
-            # empirical-Bayes prior of the prevalence: centred on the union vote's rate
+            q[known] = y_known
+            # empirical-Bayes prior of the prevalence: centred on the union vote's rate, or
+            # with labeled rows on their prevalence (then priors weigh as much as they do)
             s0 = self.prior_strength * n
             m0 = (fired.sum() + 1.0) / (n + 2.0)
+            silences = self.silence_prior * n
+            if known.any():
+                s0 = self.prior_strength * known.sum()
+                m0 = (y_known.sum() + 1.0) / (known.sum() + 2.0)
+                silences = self.silence_prior * known.sum()
             it = 0
             for it in range(1, self.n_iter + 1):  # noqa: B007
                 pi = (q.sum() + s0 * m0) / (n + s0)
                 alpha = (q @ X + a) / (q.sum() + a + 1.0)
-                beta = ((1 - q) @ X + 1.0) / ((1 - q).sum() + 1.0 + self.silence_prior * n)
+                beta = ((1 - q) @ X + 1.0) / ((1 - q).sum() + 1.0 + silences)
                 new = self._posterior(X, pi, alpha, beta)
                 delta = np.abs(new - q).max()
+                new[known] = y_known
                 q = new
                 if delta < self.tol:
                     break
             self.n_iter_ = max(self.n_iter_, it)
             self.prior_[k] = pi
             self.params_[tag] = (cols, alpha, beta)
+
+    def _clamp_single(self, truth: list | None, n: int, k: int
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        if truth is None:
+            return np.zeros(n, dtype=bool), np.zeros((0, k))
+        col = {c: i for i, c in enumerate(self.classes_)}
+        known = np.array([t is not None and len(t) == 1 and next(iter(t)) in col
+                          for t in truth])
+        onehot = np.zeros((int(known.sum()), k))
+        for r, t in enumerate(t for t, ok in zip(truth, known) if ok):
+            onehot[r, col[next(iter(t))]] = 1.0
+        return known, onehot
 
     @staticmethod
     def _posterior(X: np.ndarray, pi: float, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:

@@ -94,6 +94,34 @@ def test_multilabel_with_few_functions_keeps_majority_vote():
     assert np.array_equal(lm.predict_proba(V), MajorityVote().fit(V).predict_proba(V))
 
 
+def test_semi_supervised_fit_learns_a_single_imprecise_function():
+    rng = np.random.default_rng(2)
+    n = 1000
+    y = rng.random(n) < 0.1
+    fires = np.where(y, rng.random(n) < 0.8, rng.random(n) < 0.3)  # precision ~0.2
+    good = np.where(y, rng.random(n) < 0.6, rng.random(n) < 0.01)  # precision ~0.87
+    df = pd.DataFrame({"bad": [["t"] if f else None for f in fires],
+                       "good": [["u"] if f else None for f in good]})
+    V = apply_lfs(df, [_lf(c, c) for c in df.columns], multilabel=True)
+    assert LabelModel().fit(V).fallback_ == ["t", "u"]  # one function each: majority vote
+    labels = [(["t", "u"] if y[i] else []) if i < 200 else None for i in range(n)]
+    lm = LabelModel().fit(V, labels)
+    assert lm.fallback_ == []
+    P = lm.predict_proba(V)
+    t, u = V.classes.index("t"), V.classes.index("u")
+    assert P[fires, t].max() < 0.5  # the imprecise function alone no longer makes a "t"
+    assert P[good, u].min() > 0.5  # the precise one still makes a "u"
+    # single-label: labels given as a Series are clamped too
+    V1, truth = _single(n=1500)
+    lab = pd.Series([truth[i] if i < 300 else None for i in range(1500)], dtype=object)
+    lm1 = LabelModel().fit(V1, lab)
+    assert np.allclose(lm1.lf_accuracies().to_numpy(), [0.9, 0.75, 0.6], atol=0.05)
+    pred = np.array(lm1.predict(V1), dtype=object)
+    covered = pred != None  # noqa: E711
+    mv = np.array(MajorityVote().fit(V1).predict(V1), dtype=object)
+    assert (pred == truth)[covered].mean() > (mv == truth)[covered].mean() + 0.02
+
+
 def test_errors():
     V, _ = _single(n=50)
     with pytest.raises(InputError, match="not fitted"):
