@@ -105,6 +105,7 @@ function render({ model, el: host }) {
   let W = 0, H = 0, dpr = 1;
   let view = { zoom: 1, panX: 0, panY: 0 };
   let bitmap = null, bitmapItem = null, decodedImage = null, decodeSeq = 0, decoding = false;
+  // (bitmaps are not closed by hand: the cache may still hold them; GC frees them)
   let boxes = [], suggestions = [], selection = {};
   let drag = null, spaceDown = false, pointer = null;
 
@@ -300,39 +301,74 @@ function render({ model, el: host }) {
     selection = model.get("selection") || {};
     const img = model.get("image");
     const item = model.get("item");
-    if (img !== decodedImage) {
-      decodedImage = img;
-      decode(img, item);
-    } else if (item !== bitmapItem && !decoding) {
-      bitmapItem = item; fit(); drawAll(); refocus();
+    const fresh = img !== decodedImage && img && img.byteLength;
+    decodedImage = img;
+    if (fresh) {
+      const p = decodeBytes(img, model.get("image_format"));
+      cache.set(item, p);
+      show(p, item);
+    } else if (item !== bitmapItem && !(decoding && showing === item)) {
+      const slot = slotOf(item);
+      show(cache.get(item) || (slot ? decodeBytes(slot.image, slot.format) : Promise.resolve(null)), item);
     } else {
       drawBoxes(); drawUi(); updateStatus();
     }
     updateLegend();
   }
 
-  async function decode(img, item) {
+  // images sent ahead (slots) are decoded as they arrive, so "next" paints at once
+  const cache = new Map(); // item -> Promise<ImageBitmap | null>
+  let showing = null;
+  function decodeBytes(bytes, format) {
+    if (!bytes || !bytes.byteLength) return Promise.resolve(null);
+    return createImageBitmap(new Blob([bytes], { type: "image/" + (format || "jpeg") }))
+      .catch((err) => { console.error("nblabel: cannot decode the image", err); return null; });
+  }
+  function slotOf(item) {
+    for (const n of ["slot_0", "slot_1"]) {
+      const s = model.get(n);
+      if (s && s.item === item && s.image) return s;
+    }
+    return null;
+  }
+  function onSlots() {
+    const keep = new Set([bitmapItem, model.get("item")]);
+    for (const n of ["slot_0", "slot_1"]) {
+      const s = model.get(n);
+      if (!s || !s.item) continue;
+      keep.add(s.item);
+      if (!cache.has(s.item)) cache.set(s.item, decodeBytes(s.image, s.format));
+    }
+    for (const k of [...cache.keys()]) if (!keep.has(k)) cache.delete(k);
+  }
+
+  async function show(promise, item) {
     const seq = ++decodeSeq;
     decoding = true;
+    showing = item;
     drawBoxes();
-    let bmp = null;
-    if (img && img.byteLength) {
-      try {
-        bmp = await createImageBitmap(new Blob([img], { type: "image/" + model.get("image_format") }));
-      } catch (err) {
-        console.error("nblabel: cannot decode the image", err);
-      }
-    }
-    if (seq !== decodeSeq) { if (bmp) bmp.close(); return; }
-    if (bitmap && bitmap.close) bitmap.close();
+    const bmp = await promise;
+    if (seq !== decodeSeq) return;
     bitmap = bmp;
     decoding = false;
+    showing = null;
     const newItem = item !== bitmapItem;
     bitmapItem = item;
     if (newItem || !view.zoom) fit();
     drawAll();
     measure("image", { item });
     if (newItem) refocus();
+  }
+
+  function predictNext() {
+    // paint the item the kernel said "next" will show; its confirmation follows
+    const p = model.get("next_item");
+    if (!p || p === bitmapItem || !cache.has(p) || decoding) return;
+    const slot = slotOf(p);
+    boxes = slot && slot.boxes ? slot.boxes.map((b) => ({ ...b })) : [];
+    suggestions = [];
+    selection = {};
+    show(cache.get(p), p);
   }
 
   function refocus() {
@@ -499,6 +535,7 @@ function render({ model, el: host }) {
       drawBoxes();
       return;
     }
+    if (action === "next" || action === "skip") predictNext();
     model.send({ kind: "action", action });
   }
 
@@ -532,14 +569,17 @@ function render({ model, el: host }) {
   help.addEventListener("click", () => { help.hidden = true; });
 
   const onSize = () => { resize(); fit(); drawAll(); };
-  const names = ["boxes", "suggestions", "selection", "image", "item", "revision",
+  const names = ["boxes", "suggestions", "selection", "image", "image_slot", "item", "revision",
     "active_class", "classes", "colors", "notice"];
   for (const n of names) model.on("change:" + n, queueSync);
   model.on("change:width", onSize);
   model.on("change:height", onSize);
   model.on("change:help", buildHelp);
+  model.on("change:slot_0", onSlots);
+  model.on("change:slot_1", onSlots);
 
   resize();
+  onSlots();
   sync();
   if (model.get("measure")) measure("render", {});
 
@@ -548,7 +588,8 @@ function render({ model, el: host }) {
     model.off("change:width", onSize);
     model.off("change:height", onSize);
     model.off("change:help", buildHelp);
-    if (bitmap && bitmap.close) bitmap.close();
+    model.off("change:slot_0", onSlots);
+    model.off("change:slot_1", onSlots);
   };
 }
 

@@ -1,5 +1,9 @@
 """The box editor's front end as an anywidget (ESM module ``box_canvas.js``, no JS build).
 
+The image of the item "next" is expected to show travels ahead in a slot trait, so the
+browser paints it on the key press and the kernel confirms (or corrects) right after; each
+image is still sent once.
+
 The browser owns the hot interaction: rubber-band drawing, moving and resizing boxes,
 zoom and pan, hover cursors, the help overlay. Python receives only committed edits
 (on mouse-up) and discrete key actions as custom messages, and sends the state to draw as
@@ -46,6 +50,12 @@ class BoxCanvas(anywidget.AnyWidget):
     image_width = t.Int(0).tag(sync=True)
     image_height = t.Int(0).tag(sync=True)
     item = t.Unicode("").tag(sync=True)
+    # the predicted next item, sent ahead so "next" paints without waiting for the kernel:
+    # {"item", "image" (bytes), "format", "width", "height", "boxes", "suggestions"}
+    slot_0 = t.Dict().tag(sync=True)
+    slot_1 = t.Dict().tag(sync=True)
+    image_slot = t.Int(-1).tag(sync=True)  # >= 0: the current image is in that slot
+    next_item = t.Unicode("").tag(sync=True)  # the item "next" is expected to show
     # [{"label", "x0", "y0", "x1", "y1"}]
     boxes = t.List(t.Dict()).tag(sync=True)
     # [{"index", "source", "score", "boxes": [{...}]}]

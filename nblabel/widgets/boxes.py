@@ -225,20 +225,57 @@ class BoxLabeler:
             except Exception as e:  # shown over the canvas and in the messages
                 notice = f"cannot show the image: {e}"
                 self.controls.show_error(e)
+        slot = self._slot_of(item.key) if item is not None else None
         with c.hold_sync():
-            if img is not None:
+            if img is not None and slot is None:
                 c.image = img.data
+                c.image_slot = -1
+            elif img is not None:  # already in the browser: send no bytes again
+                c.image = b""
+                c.image_slot = slot
+            else:
+                c.image = b""
+                c.image_slot = -1
+            if img is not None:
                 c.image_format = img.format
                 c.image_width = img.width
                 c.image_height = img.height
-            else:
-                c.image = b""
             c.item = "" if item is None else item.key
             c.notice = notice if item is not None else "nothing to label"
             c.selection = {}
             self._push()
         if item is not None:
-            self.prefetcher.warm(self._upcoming())
+            upcoming = self._upcoming()
+            self.prefetcher.warm(upcoming)
+            self._preload(upcoming[0] if upcoming else None, keep=slot)
+
+    def _slot_of(self, key: str) -> int | None:
+        for i, name in enumerate(("slot_0", "slot_1")):
+            if getattr(self.canvas, name).get("item") == key:
+                return i
+        return None
+
+    def _preload(self, position: int | None, keep: int | None) -> None:
+        """Send the predicted next item ahead into the slot the current image is not in."""
+        c = self.canvas
+        if position is None:
+            c.next_item = ""
+            return
+        s = self.session
+        key = str(s.items.keys[position])
+        if self._slot_of(key) is None:
+            try:
+                img = self.prefetcher.get(position)
+            except Exception:  # shown when the item is reached, not now
+                c.next_item = ""
+                return
+            target = 1 if keep == 0 else 0
+            setattr(c, f"slot_{target}", {
+                "item": key, "image": img.data, "format": img.format,
+                "width": img.width, "height": img.height,
+                "boxes": [_box_dict(b) for b in s.value(key)],
+            })
+        c.next_item = key
 
     def _upcoming(self) -> list[int]:
         s = self.session
