@@ -65,7 +65,9 @@ class PgServer:
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
         self.user = _run_user()
-        self.tmp = Path(tempfile.mkdtemp(prefix="nblabel-pg-"))
+        # as root, under /tmp: $TMPDIR may be a directory the server user cannot enter
+        where = "/tmp" if self.user is not None and os.path.isdir("/tmp") else None
+        self.tmp = Path(tempfile.mkdtemp(prefix="nblabel-pg-", dir=where))
         self.data = self.tmp / "data"
         self.logfile = self.tmp / "server.log"
         self.port = _free_port()
@@ -115,8 +117,7 @@ class PgServer:
         import psycopg
 
         name = "t_" + uuid.uuid4().hex[:12]
-        with psycopg.connect(self.url().replace("postgresql://", "postgresql://", 1),
-                             autocommit=True) as c:
+        with psycopg.connect(self.url(), autocommit=True) as c:
             c.execute(f'CREATE DATABASE "{name}"')  # a generated identifier, not user input
         return name
 
