@@ -1,0 +1,108 @@
+"""Every notebook in notebooks/ runs top to bottom, unattended, in a temporary copy of the
+folder (its SQLite stores land there), and fails on any cell error or on a traceback that a
+widget callback printed to stderr. Committed notebooks carry no outputs and stay small.
+
+Timings go to ``tests/artifacts/notebook-timings.json`` and the terminal summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+TIMINGS: dict[str, float] = {}
+ARTIFACTS = ROOT / "tests" / "artifacts"
+MAX_BYTES = 60_000
+# text that means a widget or an observer failed even though no cell raised
+FAILURE_MARKS = ("Traceback (most recent call last)", "Exception in thread")
+
+nbformat = pytest.importorskip("nbformat")
+
+
+def test_there_are_notebooks() -> None:
+    names = {p.name for p in NOTEBOOKS}
+    for name in ("01-food-boxes.ipynb", "02-project-tags.ipynb", "03-label-quality.ipynb",
+                 "04-team-labeling.ipynb", "app.ipynb"):
+        assert name in names, f"notebooks/{name} is missing"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path: Path) -> None:
+    assert path.stat().st_size < MAX_BYTES, f"{path.name} is {path.stat().st_size} bytes"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             and (c.outputs or c.execution_count is not None)]
+    assert not dirty, f"{path.name}: clear the outputs of cells {dirty} before committing"
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), (
+        f"{path.name} must open with a Markdown title and what the reader will learn")
+
+
+def stderr_failures(nb: object) -> list[str]:
+    """Tracebacks or failure messages printed by any cell (e.g. from widget callbacks)."""
+    out = []
+    for i, cell in enumerate(nb.cells):  # type: ignore[attr-defined]
+        for o in cell.get("outputs", []):
+            text = o.get("text", "") if o.get("output_type") == "stream" else ""
+            if o.get("output_type") == "error":
+                text = f"{o.get('ename')}: {o.get('evalue')}"
+            if o.get("output_type") == "error" or (
+                o.get("name") == "stderr" and any(m in text for m in FAILURE_MARKS)
+            ):
+                out.append(f"cell {i}: {text[:2000]}")
+    return out
+
+
+def test_stderr_failures_are_found() -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x")])
+    text = "nblabel observer <f> failed\nTraceback (most recent call last):\n"
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stderr", text=text)]
+    assert stderr_failures(nb)
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stderr", text="a warning")]
+    assert not stderr_failures(nb)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    work = tmp_path / "notebooks"
+    shutil.copytree(ROOT / "notebooks", work,
+                    ignore=shutil.ignore_patterns("*.sqlite*", ".ipynb_checkpoints"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("NBLABEL_APP_STORE", str(tmp_path / "app.sqlite"))
+    monkeypatch.setenv("NBLABEL_ANNOTATOR", "notebook-test")
+    # the kernel imports nblabel from this checkout
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    nb = nbformat.read(work / path.name, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                                     resources={"metadata": {"path": str(work)}})
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as e:
+        pytest.fail(f"{path.name} failed:\n{str(e)[-3000:]}")
+    finally:
+        TIMINGS[path.name] = round(time.perf_counter() - t0, 1)
+        _write_timings()
+        nbformat.write(nb, ARTIFACTS / f"{path.stem}.executed.ipynb")  # to read by eye
+    failures = stderr_failures(nb)
+    assert not failures, f"{path.name} printed failures:\n" + "\n".join(failures)
+
+
+def _write_timings() -> None:
+    out = ARTIFACTS / "notebook-timings.json"
+    old = json.loads(out.read_text()) if out.exists() else {}
+    out.write_text(json.dumps({**old, **TIMINGS}, indent=1, sort_keys=True) + "\n")
