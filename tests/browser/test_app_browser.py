@@ -1,0 +1,120 @@
+"""The annotator app in a real browser: ``nblabel app notebooks/app.ipynb --store FILE``
+(Voila, through nblabel/app.py), headless Chromium draws a box and presses keys, and the
+SQLite store is checked afterwards from this process."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from playwright.sync_api import expect
+
+from nblabel.datasets import food_sample
+from nblabel.session import BoxSession
+from nblabel.widgets.geometry import fit_view, image_to_canvas
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+APP = ROOT / "notebooks" / "app.ipynb"
+CLASSES = ["apple", "banana", "egg", "coin"]  # as in notebooks/app.ipynb
+W, H = 800, 560  # BoxLabeler's default canvas size (CSS px)
+DRAWN = (100, 80, 300, 260)  # image pixels
+ANNOTATOR = "app-browser-test"
+
+
+def _fixtures_module():
+    # tests/browser/conftest.py holds the server helpers; load it under a private name
+    spec = importlib.util.spec_from_file_location("_nblabel_browser_conftest",
+                                                  HERE / "conftest.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+fx = _fixtures_module()
+
+
+def to_page(canvas, x: float, y: float, size=(640, 480)) -> tuple[float, float]:
+    box = canvas.bounding_box()
+    cx, cy = image_to_canvas(x, y, fit_view(size[0], size[1], W, H))
+    return box["x"] + cx * box["width"] / W, box["y"] + cy * box["height"] / H
+
+
+def wait_for(fn, timeout=20.0):
+    deadline = time.time() + timeout
+    while True:
+        value = fn()
+        if value or time.time() > deadline:
+            return value
+        time.sleep(0.25)
+
+
+def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
+    store = tmp_path / "app.sqlite"
+    port = fx.free_port()
+    env = fx.server_env(tmp_path)
+    env["NBLABEL_ANNOTATOR"] = ANNOTATOR
+    log = open(tmp_path / "app.log", "w")  # noqa: SIM115 (closed below)
+    cmd = [sys.executable, "-m", "nblabel.cli", "app", str(APP), "--port", str(port),
+           "--no-browser", "--store", str(store), "--", "--Voila.port_retries=0"]
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+    try:
+        fx.TIMINGS["nblabel app start"] = fx.wait_port(port, proc)
+        t0 = time.time()
+        page.goto(f"http://127.0.0.1:{port}/")
+        canvas = page.locator(".nbl-canvas")
+        canvas.wait_for()
+        fx.TIMINGS["nblabel app page to canvas"] = time.time() - t0
+        # the annotator sees instructions and the labeler, not the code
+        expect(page.get_by_role("heading", name="Label the food photos")).to_be_visible()
+        expect(canvas).to_be_visible()
+        assert "writable_store" not in page.content(), "the app shows the notebook's code"
+        expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_1")
+
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        x0, y0 = to_page(canvas, *DRAWN[:2])
+        canvas.hover(position={"x": x0 - box["x"], "y": y0 - box["y"]})
+        page.mouse.down()
+        page.mouse.move(*to_page(canvas, *DRAWN[2:]), steps=6)
+        page.mouse.up()
+        page.keyboard.press("4")  # class 4 (coin) for the selected box
+        expect(page.locator(".nbl-status")).to_contain_text("(coin)")
+        screenshot(page, "app-voila")
+        page.keyboard.press("n")  # next photo
+        expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_2")
+        assert not page.page_errors, page.page_errors
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+    app_log = (tmp_path / "app.log").read_text()
+    assert "Voila" in app_log or "voila" in app_log, app_log[-2000:]
+    assert f"127.0.0.1:{port}" in app_log, "the app must bind to 127.0.0.1 by default"
+
+    # the kernel's truth, from the store the app was told to use
+    images, _ = food_sample()
+
+    def reopened():
+        with BoxSession(images, image="path", classes=CLASSES, store=str(store),
+                        annotator=ANNOTATOR) as s:
+            labels = s.labels
+            return (labels, s.current.key) if len(labels) == 1 else None
+
+    got = wait_for(reopened)
+    assert got, f"the store {store} did not get the label"
+    labels, current = got
+    (row,) = labels.to_dict("records")
+    assert row["item"] == "apple002S_1" and row["label"] == "coin"
+    assert row["annotator"] == ANNOTATOR
+    assert all(abs(a - b) <= 2 for a, b in zip((row["x0"], row["y0"], row["x1"], row["y1"]),
+                                               DRAWN)), row
+    assert current == "apple002S_2", "the key press 'n' did not reach the kernel's cursor"
+    assert os.path.exists(store)
