@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import logging
 import time
+import weakref
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +128,7 @@ class Assignment:
         self.annotator = ""
         self._closed = np.zeros(0, dtype=bool)
         self._held: str | None = None
+        self._session: Any = lambda: None
 
     def __repr__(self) -> str:
         return (
@@ -139,6 +141,7 @@ class Assignment:
         """Bind to a session; returns the position to start at (the item this annotator
         still holds, else a newly leased one, else ``None``)."""
         self.store = session.store
+        self._session = weakref.ref(session)
         self.task = session.task
         self.annotator = session.annotator
         self._closed = np.zeros(len(session.items), dtype=bool)
@@ -365,6 +368,7 @@ class Assignment:
     # -- hooks called by the session --------------------------------------------------------
     def record(self, event: LabelEvent) -> None:
         """Update the lease after ``event`` was stored: label -> done, skip -> released,
+        an undo that leaves the item unlabeled -> held again (moving on releases it),
         anything else -> renewed. Never raises (the lease then simply expires)."""
         if event.annotator != self.annotator or self.store is None:
             return
@@ -375,10 +379,33 @@ class Assignment:
                     self._held = None
             elif event.action == "skip":
                 self._release(event.item)
+            elif event.action == "undo" and not self._labeled(event.item):
+                self._reopen(event.item)
             else:
                 self._renew(event.item)
         except StoreError as e:
             log.warning("nblabel: could not update the lease of item %r: %s", event.item, e)
+
+    def _labeled(self, key: str) -> bool:
+        session = self._session()
+        return session is None or session.log.is_labeled(key)
+
+    def _reopen(self, key: str) -> None:
+        """My done lease of ``key`` becomes held again (its label was undone)."""
+        now = time.time()
+
+        def write(conn: sa.Connection) -> int:
+            n = conn.execute(
+                sa.update(leases_table)
+                .where(_L.task == self.task, _L.item == key, _L.annotator == self.annotator,
+                       _L.done.is_(True))
+                .values(done=False, expires=now + self.lease_seconds, ts=now)
+            ).rowcount
+            conn.commit()
+            return n
+
+        if _run(self.store, "lease", write):
+            self._held = key
 
     def heartbeat(self) -> None:
         """Renew the lease of the item being labeled (call while an item takes long)."""

@@ -191,3 +191,17 @@ def test_read_only_session_in_team_mode(tmp_path):
         s = ClassSession(frame(), text="text", classes=CLASSES, store=ro, annotator="a",
                          assignment=Assignment())
         assert s.current.key == "r0"  # can look, cannot lease or label
+
+
+def test_undone_label_goes_back_to_the_pool_when_left(url):
+    a = session(url, "a")
+    b = session(url, "b")
+    a.set_label("a")  # r0 done
+    a.undo()  # r0 unlabeled again: a holds it
+    assert not leases(a.store, "label").set_index("item").loc["r0", "done"]
+    a.next()  # a leaves it unlabeled: released
+    b.set_label("b")
+    b.next()
+    assert b.current.key == "r0"
+    a.close()
+    b.close()
