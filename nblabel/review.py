@@ -277,7 +277,7 @@ class Review:
         return {k: 1.0 + s if iss else s for k, iss, s in zip(keys, issue, score)}
 
     def _score_box_model(self, keys: list[str], sugg: dict) -> dict[str, float]:
-        from nblabel.metrics import box_agreement
+        from nblabel.metrics import _boxes, box_agreement
 
         if self.predictions is None:
             raise InputError("where='model' on boxes needs predictions={item: boxes}")
@@ -286,7 +286,7 @@ class Review:
         for k in keys:
             if k not in pred:
                 continue
-            sugg[k] = pred[k]
+            sugg[k] = tuple(_boxes(pred[k]))
             r = box_agreement([self.session.value(k)], [pred[k]])
             out[k] = 1.0 - r["f1@0.5"] + (0.0 if np.isnan(r["mean_iou"]) else
                                           0.1 * (1 - r["mean_iou"]))
