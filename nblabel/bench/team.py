@@ -7,7 +7,9 @@ Each annotator is a separate Python process with a :class:`~nblabel.session.Clas
 in team mode (:class:`~nblabel.assign.Assignment`). One *action* is: label the current item
 (5 % of the time followed by an undo and a different label), then ``next()`` (lease the next
 item). Workers start together (a barrier file) and time themselves; the report gives
-actions/s and events/s over the wall time of the slowest worker, and the checks:
+actions/s and events/s over the labeling time of the slowest worker (``wall_seconds`` adds
+process exit and reporting), the latency of one action
+as each annotator sees it (p50/p95/max, ms), and the checks:
 
 - ``lost_events``: events a worker got an id for that are not in the store, plus store events
   no worker wrote (both must be 0);
@@ -77,7 +79,9 @@ def worker(args: argparse.Namespace) -> int:
     served: list[str] = []
     t0 = time.perf_counter()
     done = 0
+    latencies: list[float] = []
     while args.actions == 0 or done < args.actions:
+        t_action = time.perf_counter()
         item = session.current
         if item is None or (served and item.key == served[-1] and session.is_labeled()):
             break  # nothing left to lease
@@ -90,13 +94,14 @@ def worker(args: argparse.Namespace) -> int:
         if args.delay:
             time.sleep(args.delay)
         session.next()
+        latencies.append(time.perf_counter() - t_action - args.delay)
     elapsed = time.perf_counter() - t0
     final = {}
     for key in dict.fromkeys(served):
         ev = session.log.current(key)
         final[key] = [session.value(key), None if ev is None else ev.id]
     report = {"annotator": args.annotator, "actions": done, "seconds": elapsed,
-              "served": served, "event_ids": ids, "final": final}
+              "served": served, "event_ids": ids, "final": final, "latencies": latencies}
     if args.report:
         Path(args.report).write_text(json.dumps(report))
     session.close()
@@ -158,11 +163,16 @@ def run_load(url: str, *, procs: int, actions: int, overlap: float = 0.1,
         wall = time.perf_counter() - t0
     checks = verify(url, reports, overlap=overlap)
     total = sum(r["actions"] for r in reports)
+    busy = max(max(r["seconds"] for r in reports), 1e-9)  # the slowest worker's labeling loop
+    lat = np.concatenate([r["latencies"] for r in reports]) * 1e3 if total else np.zeros(1)
     n_events = sum(len(r["event_ids"]) for r in reports)
     return {"procs": procs, "actions_per_proc": actions, "items": n_items, "overlap": overlap,
             "undo_share": undo, "actions": total, "events": n_events,
-            "wall_seconds": round(wall, 3), "actions_per_s": round(total / wall, 1),
-            "events_per_s": round(n_events / wall, 1),
+            "wall_seconds": round(wall, 3), "slowest_worker_seconds": round(busy, 3),
+            "actions_per_s": round(total / busy, 1), "events_per_s": round(n_events / busy, 1),
+            "action_ms_p50": round(float(np.percentile(lat, 50)), 2),
+            "action_ms_p95": round(float(np.percentile(lat, 95)), 2),
+            "action_ms_max": round(float(lat.max()), 2),
             "worker_seconds": [round(r["seconds"], 3) for r in reports], **checks}
 
 
