@@ -29,6 +29,7 @@ from nblabel.errors import InputError
 from nblabel.shapes import Box
 
 __all__ = [
+    "agreement",
     "box_agreement",
     "cohen_kappa",
     "confusion_matrix",
@@ -291,6 +292,44 @@ def plot_iou_distribution(ious: Sequence[float], *, ax: Any = None, bins: int = 
     ax.set_ylabel("boxes")
     fig.tight_layout()
     return fig
+
+
+def agreement(labels: pd.DataFrame, *, kind: str = "label") -> dict[str, Any]:
+    """Agreement of annotators from an ``items x annotators`` table of labels (``None``:
+    not labeled), e.g. :func:`nblabel.review.annotator_labels` of a session.
+
+    ``kind="label"``: ``cohen_kappa`` (exactly two annotators), ``fleiss_kappa`` (items
+    with two or more labels) and ``krippendorff_alpha``. ``"tags"``:
+    ``krippendorff_alpha_per_tag`` (a Series) and its mean. ``"boxes"``: mean over pairs
+    of annotators of :func:`box_agreement` on the items both labeled.
+    """
+    who = [str(c) for c in labels.columns]
+    out: dict[str, Any] = {"annotators": who,
+                           "items_with_2plus": int((labels.notna().sum(axis=1) >= 2).sum())}
+    cells = labels.to_numpy(dtype=object)
+    if kind == "tags":
+        per = krippendorff_alpha_per_tag(cells.T)
+        out["alpha_per_tag"] = per
+        out["mean_alpha"] = float(per.mean()) if len(per) else float("nan")
+        return out
+    if kind == "boxes":
+        res = []
+        for i in range(len(who)):
+            for j in range(i + 1, len(who)):
+                both = [r for r in range(len(cells))
+                        if not _missing(cells[r, i]) and not _missing(cells[r, j])]
+                if both:
+                    res.append(box_agreement([cells[r, i] for r in both],
+                                             [cells[r, j] for r in both]))
+        keys = ("mean_iou", "f1@0.5", "f1@0.7")
+        out.update({k: float(np.nanmean([r[k] for r in res])) if res else float("nan")
+                    for k in keys})
+        return out
+    if len(who) == 2:
+        out["cohen_kappa"] = cohen_kappa(cells[:, 0], cells[:, 1])
+    out["fleiss_kappa"] = fleiss_kappa(ratings_to_counts(cells)[0])
+    out["krippendorff_alpha"] = krippendorff_alpha(cells.T)
+    return out
 
 
 # ---------------------------------------------------------------------------- models

@@ -10,6 +10,7 @@ from sklearn.metrics import confusion_matrix as sk_confusion
 
 from nblabel.errors import InputError
 from nblabel.metrics import (
+    agreement,
     box_agreement,
     cohen_kappa,
     confusion_matrix,
@@ -220,3 +221,36 @@ def test_confusion_matrix_matches_sklearn(tmp_path):
     fig = plot_confusion_matrix(cm)
     fig.savefig(tmp_path / "cm.png")
     assert len(fig.axes[0].texts) == 12
+
+
+def test_agreement_from_sessions_sharing_a_store():
+    import pandas as pd
+
+    from nblabel.review import annotator_labels
+    from nblabel.session import ClassSession, TagSession
+    from nblabel.store import Store
+
+    df = pd.DataFrame({"t": list("abcdef")})
+    store = Store(":memory:")
+    a = ["x", "x", "y", "y", "x", "y"]
+    b = ["x", "y", "y", "y", "x", None]
+    for who, labs in (("ann1", a), ("ann2", b)):
+        s = ClassSession(df.copy(), text="t", classes=["x", "y"], annotator=who, store=store)
+        for i, v in enumerate(labs):
+            if v is not None:
+                s.set_label(v, i)
+    A = annotator_labels(s)
+    r = agreement(A)
+    assert r["annotators"] == ["ann1", "ann2"] and r["items_with_2plus"] == 5
+    assert r["cohen_kappa"] == pytest.approx(cohen_kappa_score(a[:5], b[:5]))
+    assert r["krippendorff_alpha"] == pytest.approx(krippendorff_alpha([a, b]))
+    assert r["fleiss_kappa"] == pytest.approx(fleiss_kappa(ratings_to_counts(
+        np.array([a[:5], b[:5]], dtype=object).T)[0]))
+    tstore = Store(":memory:")
+    for who, tags in (("p", [["u"], ["u", "v"]]), ("q", [["u"], ["u"]])):
+        ts = TagSession(df.iloc[:2].copy(), text="t", tags=["u", "v"], annotator=who,
+                        store=tstore)
+        for i, v in enumerate(tags):
+            ts.set_tags(v, i)
+    rt = agreement(annotator_labels(ts), kind="tags")
+    assert rt["alpha_per_tag"]["v"] < 0.5 and np.isnan(rt["alpha_per_tag"]["u"])
