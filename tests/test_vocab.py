@@ -104,3 +104,27 @@ def test_real_madewithml_vocabulary(shared_data):
     v = TagVocabulary.from_json(shared_data / "madewithml" / "tags.json")
     assert len(v) >= 400
     assert "computer-vision" in v.normalize(["instance-segmentation"])
+
+
+def test_vocabulary_changes_mid_session_keep_labels():
+    import pandas as pd
+
+    from nblabel.session import TagSession
+
+    v = TagVocabulary(RECORDS)
+    df = pd.DataFrame({"text": ["a 3d scene", "segment cells", "weights"]})
+    s = TagSession(df, text="text", tags=v)
+    s.set_tags(["three dimensional"])  # alias in, parents added
+    assert df.loc[0, "tags"] == ["3d", "computer-vision"]
+    s.next()
+    with pytest.raises(UnknownClassError):
+        s.set_tags(["cell-segmentation"])
+    v.add("cell-segmentation", parents=["segmentation"])  # added at runtime
+    s.set_tags(["cell-segmentation"])
+    assert df.loc[1, "tags"] == ["cell-segmentation", "computer-vision", "segmentation"]
+    v.remove("3d")  # removed at runtime: the label already given stays
+    assert s.value(0) == frozenset({"3d", "computer-vision"})
+    assert df.loc[0, "tags"] == ["3d", "computer-vision"]
+    s.goto(0)
+    s.add_tag("segmentation")  # editing an item keeps its tag that left the vocabulary
+    assert s.value(0) == frozenset({"3d", "computer-vision", "segmentation"})
