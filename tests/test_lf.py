@@ -1,5 +1,6 @@
 """Labeling functions: decorator, helpers, vote matrix, summary."""
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
@@ -171,6 +172,7 @@ def test_lf_summary_against_human_labels(df, tmp_path):
     fig = plot_lf_summary(S)
     assert len(fig.axes[0].patches) == 6
     fig.savefig(tmp_path / "lf.png")
+    plt.close(fig)
 
 
 def test_lf_summary_multilabel_sets(tmp_path):

@@ -3,6 +3,7 @@ examples."""
 
 import itertools
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score, precision_recall_fscore_support
@@ -179,7 +180,10 @@ def test_box_agreement_and_iou_distribution(tmp_path):
     assert box_agreement([[]], [[]])["f1@0.5"] == 1.0
     ious = iou_distribution(b, a)  # reference a: 3 boxes, one missed
     assert ious.tolist() == pytest.approx([100 / 120, 0.8, 0.0])
-    plot_iou_distribution(ious).savefig(tmp_path / "iou.png")
+    fig = plot_iou_distribution(ious)
+    fig.savefig(tmp_path / "iou.png")
+    assert len(fig.axes[0].patches) == 20
+    plt.close(fig)
     with pytest.raises(InputError):
         box_agreement(a, b[:1])
 
@@ -220,6 +224,7 @@ def test_confusion_matrix_matches_sklearn(tmp_path):
     assert cm.loc["a", "(none)"] == 1
     fig = plot_confusion_matrix(cm)
     fig.savefig(tmp_path / "cm.png")
+    plt.close(fig)
     assert len(fig.axes[0].texts) == 12
 
 
