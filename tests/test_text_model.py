@@ -127,3 +127,15 @@ def test_features_are_unit_rows():
     norms = np.sqrt(np.asarray(F.multiply(F).sum(axis=1)).ravel())
     np.testing.assert_allclose(norms[:-1], 1.0)
     assert norms[-1] == 0.0
+
+
+def test_auto_thresholds_calibrated_per_tag():
+    rng = np.random.default_rng(0)
+    idx = rng.integers(0, len(TEXTS), 60)
+    X = [f"{TEXTS[i]} sample {n}" for n, i in enumerate(idx)]
+    m = TextTagModel(tags=TAGS, threshold="auto").fit(X, Y[idx])
+    assert m.thresholds_.shape == (3,)
+    assert np.all((m.thresholds_ >= 0.1) & (m.thresholds_ <= 0.9))
+    assert not np.allclose(m.thresholds_, 0.5)  # calibrated, not the default
+    few = TextTagModel(tags=TAGS, threshold="auto").fit(TEXTS, Y)
+    np.testing.assert_array_equal(few.thresholds_, 0.5)  # < 30 labels: no calibration
