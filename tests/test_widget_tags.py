@@ -412,3 +412,18 @@ def test_close_leaves_no_widgets():
         lab.handle({"type": "add", "tag": "topic-002"})
         lab.close()
     assert len(_instances) == before, [type(w).__name__ for w in _instances.values()][-10:]
+
+
+def test_store_resumes_labels_and_position(tmp_path):
+    db = tmp_path / "labels.db"
+    lab = labeler(store=db, annotator="ann")
+    lab.handle({"type": "remove", "tag": "topic-007"})
+    lab.handle({"type": "key", "key": "Enter"})
+    lab.close()  # also closes the store the labeler opened
+    again = labeler(store=db, annotator="ann")
+    assert again.df.at["p0", "tags"] == ["computer-vision"]
+    assert again.session.current.key == "p1"
+    assert again.picker.text.startswith("BERT")
+    again.handle({"type": "key", "key": "Ctrl+z"})
+    assert again.df.at["p0", "tags"] is None  # undo history survives the restart
+    again.close()

@@ -324,6 +324,8 @@ class _Labeler(w.VBox):
         self.controls.close()
         if self.trainer is not None and hasattr(self.trainer, "close"):
             self.trainer.close()
+        if getattr(self, "_owns_session", False):  # made by this labeler: close its store
+            self.session.close()
         # ipywidgets 8 leaves a closed widget's Layout open: close both
         layouts = (self.picker.layout, self.layout)
         self.picker.close()
@@ -408,6 +410,7 @@ class TagLabeler(_Labeler):
             root=root,
             order=order if order in ("sequential", "random") else "sequential",
         )
+        self._owns_session = True
         self._init(
             session,
             multi=multi,
@@ -576,6 +579,7 @@ class ClassLabeler(_Labeler):
             root=root,
             order=order if order in ("sequential", "random") else "sequential",
         )
+        self._owns_session = True
         self._init(
             session,
             model=model,
