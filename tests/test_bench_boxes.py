@@ -1,0 +1,53 @@
+"""`nblabel bench boxes` end to end on a small subset of ECUSTFD, plus its annotator logic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nblabel.bench import boxes as bench
+from nblabel.shapes import Box
+
+
+def test_annotator_counts_hand_accept_and_correct():
+    t = bench.Tally()
+    truth = Box("a", 0, 0, 10, 10)
+    assert t.act(truth, None, 0.7) == truth
+    near = Box("a", 0, 0, 10, 11, score=0.9, source="model")
+    assert t.act(truth, near, 0.7) is near  # the accepted box, not the truth, is kept
+    far = Box("a", 5, 5, 15, 15, score=0.9, source="tracker")
+    assert t.act(truth, far, 0.7) == truth
+    s = t.summary(3)
+    assert (s["hand_boxes"], s["accepted"], s["corrections"]) == (1, 1, 1)
+    assert s["hand_fraction"] == pytest.approx(2 / 3, abs=1e-3)
+    assert s["auto_iou_ge_07"] == 0.5
+
+
+@pytest.mark.slow
+def test_bench_boxes_end_to_end(shared_data, tmp_path):
+    root = shared_data / "ecustfd"
+    out = tmp_path / "r.json"
+    argv = ["--images", str(root / "JPEGImages"), "--annotations", str(root / "Annotations"),
+            "--classes-from-filename", "--accept-iou", "0.5", "--out", str(out),
+            "--groups", "4", "--seed-groups", "1", "--first-train", "5", "--steps", "30",
+            "--retrain-steps", "10", "--max-side", "160", "--throughput-steps", "6",
+            "--cores", "2"]
+    assert bench.main(argv) == 0
+    r = json.loads(out.read_text())
+    for key in ("n_images", "hand_boxes", "corrections", "hand_fraction", "accepted",
+                "auto_iou_ge_07", "mean_iou_suggestions", "seconds", "cores", "machine",
+                "git_commit", "date"):
+        assert key in r, key
+    n = r["n_images"]
+    assert 8 <= n <= 60
+    for run in (r, r["tracker_only"], r["model_only"]):
+        assert run["hand_boxes"] + run["corrections"] + run["accepted"] == n
+        assert run["hand_fraction"] == pytest.approx(
+            (run["hand_boxes"] + run["corrections"]) / n, abs=1e-3)
+    # tracker-only: exactly one hand box per group (4 groups), the rest are suggestions
+    assert r["tracker_only"]["hand_boxes"] == 4
+    assert r["tracker_only"]["auto_iou_ge_05"] > 0.5
+    assert r["hand_boxes"] < n and r["accepted"] > 0
+    tp = r["tracker_throughput"]
+    assert tp["steps"] == 6 and tp["bare_csrt_fps"] > 0 and tp["nblabel_fps"] > 0
