@@ -301,6 +301,7 @@ function render({ model, el: host }) {
     selection = model.get("selection") || {};
     const img = model.get("image");
     const item = model.get("item");
+    if (item !== confirmedItem) { confirmedItem = item; measure("confirm", { item }); }
     const fresh = img !== decodedImage && img && img.byteLength;
     decodedImage = img;
     if (fresh) {
@@ -319,6 +320,7 @@ function render({ model, el: host }) {
   // images sent ahead (slots) are decoded as they arrive, so "next" paints at once
   const cache = new Map(); // item -> Promise<ImageBitmap | null>
   let showing = null;
+  let confirmedItem = null; // the item the kernel says is current (for the bench hook)
   function decodeBytes(bytes, format) {
     if (!bytes || !bytes.byteLength) return Promise.resolve(null);
     return createImageBitmap(new Blob([bytes], { type: "image/" + (format || "jpeg") }))

@@ -12,8 +12,8 @@ browser        session-scoped Chromium (headless, hermetic flags)
 page           a fresh 1280x900 page; requests not sent to 127.0.0.1 are aborted
 notebook_dir   session-scoped directory served by both servers
 lab_server     session-scoped JupyterLab: ``{"base", "token", "log"}``
-open_lab       ``open_lab(page, lab_server, "name.ipynb")``: open, wait for an idle kernel,
-               run all cells (fire and forget)
+open_lab       ``open_lab(page, lab_server, "name.ipynb", ui="lab"|"notebooks")``: open in
+               JupyterLab or Notebook 7, wait for an idle kernel, run all cells
 voila          ``voila("name.ipynb") -> base url`` (one Voila process per notebook)
 kernel_print   ``kernel_print(page, code) -> str``: run code in the open notebook's kernel
 write_notebook ``write_notebook(path, [cell_source, ...])``
@@ -110,6 +110,8 @@ def jupyter_config_dir(tmp: Path) -> Path:
         "ServerApp": {"allow_root": True},
         "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
                    "extension_manager": "readonly"},
+        # Notebook 7 pages (/notebooks/...) served by the same server, when installed
+        "JupyterNotebookApp": {"expose_app_in_browser": True},
     }))
     (cfg / "labconfig" / "page_config.json").write_text(json.dumps(
         {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
@@ -173,11 +175,15 @@ def screenshot(page, name: str, **kwargs) -> Path:
     return path
 
 
-def open_lab(page, server: dict, name: str, run_all: bool = True) -> None:
-    """Open ``name`` in JupyterLab, wait for a connected idle kernel, then run all cells
-    without awaiting the command's promise (it can hang)."""
+def open_lab(page, server: dict, name: str, run_all: bool = True, ui: str = "lab") -> None:
+    """Open ``name`` in JupyterLab (``ui="lab"``) or Notebook 7 (``ui="notebooks"``, needs
+    the ``notebook`` package), wait for a connected idle kernel, then run all cells without
+    awaiting the command's promise (it can hang)."""
     t0 = time.time()
-    page.goto(f"{server['base']}/lab/tree/{name}?token={server['token']}&reset")
+    if ui == "lab":
+        page.goto(f"{server['base']}/lab/tree/{name}?token={server['token']}&reset")
+    else:
+        page.goto(f"{server['base']}/notebooks/{name}?token={server['token']}")
     page.wait_for_function("""() => {
         const k = window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel;
         return k && k.connectionStatus === "connected" && k.status === "idle"; }""")
