@@ -22,7 +22,7 @@ ROOT = HERE.parents[1]
 APP = ROOT / "notebooks" / "app.ipynb"
 CLASSES = ["apple", "banana", "egg", "coin"]  # as in notebooks/app.ipynb
 W, H = 800, 560  # BoxLabeler's default canvas size (CSS px)
-DRAWN = (100, 80, 300, 260)  # image pixels
+DRAWN = (530, 284, 619, 372)  # image pixels: the coin of apple002S_1
 ANNOTATOR = "app-browser-test"
 
 
