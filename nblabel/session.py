@@ -805,7 +805,11 @@ class TagSession(LabelSession):
         if raw is None or (isinstance(raw, float) and np.isnan(raw)):
             return frozenset()
         out: set[str] = set()
+        vocab = self.vocabulary
+        cheap_check = not self.allow_new and hasattr(vocab, "normalize")
         for t in [raw] if isinstance(raw, str) else list(raw):
+            if cheap_check and t not in vocab:  # skip the error path (it ranks close matches)
+                continue
             try:
                 out |= self._normalize([t], k)
             except UnknownClassError:
