@@ -411,6 +411,7 @@ def test_close_leaves_no_widgets():
         lab = labeler(trainer=FakeTrainer({"topic-001": 0.5}))
         lab.handle({"type": "add", "tag": "topic-002"})
         lab.close()
+        lab.close()  # twice (as the garbage collector does after an explicit close)
     assert len(_instances) == before, [type(w).__name__ for w in _instances.values()][-10:]
 
 

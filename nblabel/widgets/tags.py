@@ -317,9 +317,10 @@ class _Labeler(w.VBox):
         return ax
 
     def close(self) -> None:
-        if "controls" not in self.__dict__:  # construction failed half-way
-            super().close()
+        if "controls" not in self.__dict__ or self.__dict__.get("_closed"):
+            super().close()  # construction failed half-way, or closed already
             return
+        self._closed = True
         self.session.on_change(self._on_change, remove=True)
         self.controls.close()
         if self.trainer is not None and hasattr(self.trainer, "close"):
