@@ -25,6 +25,26 @@ FAILURE_MARKS = ("Traceback (most recent call last)", "Exception in thread")
 
 nbformat = pytest.importorskip("nbformat")
 
+# Injected into the executed copy only. Widgets show callback errors in their message area
+# and log them (never raise), so a notebook could "pass" with a broken widget: record every
+# nblabel log record that carries an exception or is an error, then fail at the end.
+WATCH = """\
+import logging as _logging
+_NBLABEL_FAILURES = []
+class _FailureRecorder(_logging.Handler):
+    def emit(self, record):
+        if record.exc_info or record.levelno >= _logging.ERROR:
+            _NBLABEL_FAILURES.append(f"{record.name}: {record.getMessage()}: {record.exc_info!r}")
+_logging.getLogger("nblabel").addHandler(_FailureRecorder(_logging.DEBUG))
+"""
+CHECK = """\
+import ipywidgets as _w
+_live = list(getattr(_w.widgets.widget, "_instances", {}).values())
+_shown = [w.value for w in _live if isinstance(getattr(w, "value", None), str)
+          and "msg-error" in w.value]
+assert not _NBLABEL_FAILURES and not _shown, (_NBLABEL_FAILURES, _shown)
+"""
+
 
 def test_there_are_notebooks() -> None:
     names = {p.name for p in NOTEBOOKS}
@@ -70,28 +90,54 @@ def test_stderr_failures_are_found() -> None:
     assert not stderr_failures(nb)
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(600)
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def execute(nb: object, cwd: Path) -> None:
+    """Run a notebook in a fresh kernel with the failure watch cells around it (raises
+    ``nbclient``'s ``CellExecutionError`` on the first failing cell)."""
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
-    work = tmp_path / "notebooks"
-    shutil.copytree(ROOT / "notebooks", work,
-                    ignore=shutil.ignore_patterns("*.sqlite*", ".ipynb_checkpoints"))
+    nb.cells.insert(0, nbformat.v4.new_code_cell(WATCH))  # type: ignore[attr-defined]
+    nb.cells.append(nbformat.v4.new_code_cell(CHECK))  # type: ignore[attr-defined]
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(cwd)}}).execute()
+
+
+@pytest.fixture()
+def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("NBLABEL_APP_STORE", str(tmp_path / "app.sqlite"))
     monkeypatch.setenv("NBLABEL_ANNOTATOR", "notebook-test")
     # the kernel imports nblabel from this checkout
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p))
+    return tmp_path
+
+
+@pytest.mark.slow
+def test_a_swallowed_widget_error_fails(kernel_env: Path) -> None:
+    nbclient = pytest.importorskip("nbclient")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import logging\n"
+        "try:\n    1 / 0\n"
+        "except ZeroDivisionError:\n"
+        "    logging.getLogger('nblabel').warning('widget action failed', exc_info=True)\n"
+    )])
+    with pytest.raises(nbclient.exceptions.CellExecutionError, match="ZeroDivisionError"):
+        execute(nb, kernel_env)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs(path: Path, kernel_env: Path) -> None:
+    nbclient = pytest.importorskip("nbclient")
+    work = kernel_env / "notebooks"
+    shutil.copytree(ROOT / "notebooks", work,
+                    ignore=shutil.ignore_patterns("*.sqlite*", ".ipynb_checkpoints"))
     nb = nbformat.read(work / path.name, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(work)}})
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     try:
-        client.execute()
+        execute(nb, work)
     except nbclient.exceptions.CellExecutionError as e:
         pytest.fail(f"{path.name} failed:\n{str(e)[-3000:]}")
     finally:
