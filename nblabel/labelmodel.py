@@ -11,9 +11,13 @@
     Statistics* 28(1), 1979), fitted by EM with Dirichlet/Beta pseudo-counts (MAP) so that
     functions that fire rarely do not get degenerate 0/1 estimates.
 
-    - Single-label: latent class ``y`` with prior ``pi``; each function ``j`` has a
-      confusion matrix ``theta_j[y, v] = P(vote v | y)``; abstentions are missing data
-      (the classical treatment).
+    - Single-label: latent class ``y`` with prior ``pi``; abstentions are missing data.
+      Default ``single="one_coin"``: each function ``j`` has one accuracy ``a_j = P(vote
+      = y | y, it votes)`` and its errors spread evenly over the other classes (the
+      "one-coin" Dawid-Skene model). A function that only ever votes one class is then
+      still informative. ``single="confusion"`` is the full model of the paper, a
+      confusion matrix ``theta_j[y, v]`` per function; it needs functions that vote
+      several classes (one-sided functions make it collapse to one class).
     - Multi-label: one binary model per tag over the functions that ever vote that tag.
       For them *not* voting the tag is an observation: ``alpha_j = P(fires | tag)`` and
       ``beta_j = P(fires | no tag)``. The posterior weighs who fired and who stayed silent.
@@ -89,10 +93,11 @@ class LabelModel(_Base):
         strongly functions are assumed better than chance). Multi-label: pseudo-fires of
         ``alpha_j`` (against one pseudo-silence).
     prior_strength : float
-        Single-label: Dirichlet pseudo-count pulling the class prior towards uniform.
-        Multi-label: weight, in data sets, of an empirical-Bayes Beta prior on each tag's
-        prevalence centred on the share of rows any function votes it; without it EM on
-        sparse, rarely co-firing functions drifts to "no row has the tag".
+        Weight, in data sets, of an empirical-Bayes prior on the class shares (single-
+        label: Dirichlet centred on the majority vote's shares) or on each tag's prevalence
+        (multi-label: Beta centred on the share of rows any function votes it); with human
+        labels, centred on theirs and weighing as many rows. Without it EM on sparse
+        functions drifts to degenerate solutions (one class, or "no row has the tag").
     silence_prior : float
         Multi-label: ``beta_j`` gets one pseudo-fire against ``silence_prior * n``
         pseudo-silences (functions are assumed to rarely fire on rows without their tag).
@@ -102,6 +107,8 @@ class LabelModel(_Base):
         independent voters); listed in ``fallback_``.
     class_prior : array-like, optional
         Fix the single-label class prior instead of learning it.
+    single : {"one_coin", "confusion"}
+        Single-label parameterisation (see the module docstring).
 
     Attributes
     ----------
@@ -109,7 +116,7 @@ class LabelModel(_Base):
     prior_ : ndarray
         Single-label: ``(k,)`` class prior. Multi-label: ``(k,)`` per-tag prevalence.
     confusion_ : ndarray
-        Single-label: ``(m, k, k)``, ``P(vote | true class)`` per function.
+        Single-label: ``(m, k, k)``, ``P(vote | true class, it votes)`` per function.
     params_ : dict
         Multi-label: tag -> ``(lf indices, alpha, beta)`` (``alpha = P(fires | tag)``,
         ``beta = P(fires | no tag)`` of the functions that ever vote the tag).
@@ -127,7 +134,11 @@ class LabelModel(_Base):
         class_prior: Any = None,
         min_lfs: int = 3,
         silence_prior: float = 0.2,
+        single: str = "one_coin",
     ) -> None:
+        if single not in ("one_coin", "confusion"):
+            raise InputError(f"single must be 'one_coin' or 'confusion', got {single!r}")
+        self.single = single
         self.min_lfs = min_lfs
         self.silence_prior = silence_prior
         self.n_iter = n_iter
@@ -178,19 +189,38 @@ class LabelModel(_Base):
         known, onehot_truth = self._clamp_single(truth, n, k)
         Q[known] = onehot_truth
         fixed = None if self.class_prior is None else np.asarray(self.class_prior, float)
+        # empirical-Bayes Dirichlet prior on the class shares: centred on the majority
+        # vote's shares (or the labeled rows'), weighing prior_strength data sets
+        covered = (L >= 0).any(1)
+        m0 = Q[covered].sum(0) + 1.0
+        s0 = self.prior_strength * n
+        if known.any():
+            m0 = onehot_truth.sum(0) + 1.0
+            s0 = self.prior_strength * known.sum()
+        m0 = m0 / m0.sum()
+        obs = L >= 0
         onehot = [(L[:, j][:, None] == np.arange(k)[None, :]).astype(float) for j in range(m)]
+        eye = self.accuracy_prior * np.eye(k)
         it = 0
         for it in range(1, self.n_iter + 1):  # noqa: B007 - n_iter_ below
-            pi = fixed if fixed is not None else (Q.sum(0) + self.prior_strength)
+            pi = fixed if fixed is not None else (Q.sum(0) + s0 * m0)
             pi = pi / pi.sum()
-            conf = np.empty((m, k, k))
-            for j in range(m):
-                counts = Q.T @ onehot[j] + 1.0 + self.accuracy_prior * np.eye(k)
-                conf[j] = counts / counts.sum(1, keepdims=True)
+            if self.single == "one_coin":
+                # P(vote = y | y) = acc_j, other classes equally likely when wrong
+                right = np.array([(Q * onehot[j]).sum() for j in range(m)])
+                acc = (right + self.accuracy_prior + 1.0) / (obs.sum(0) + self.accuracy_prior
+                                                             + 2.0)
+                conf = acc[:, None, None] * np.eye(k) + \
+                    ((1 - acc) / max(k - 1, 1))[:, None, None] * (1 - np.eye(k))
+            else:
+                conf = np.empty((m, k, k))
+                for j in range(m):
+                    counts = Q.T @ onehot[j] + 1.0 + eye
+                    conf[j] = counts / counts.sum(1, keepdims=True)
             logp = np.tile(np.log(pi), (n, 1))
             for j in range(m):
-                obs = L[:, j] >= 0
-                logp[obs] += np.log(conf[j][:, L[obs, j]].T)
+                o = obs[:, j]
+                logp[o] += np.log(conf[j][:, L[o, j]].T)
             new = np.exp(logp - logp.max(1, keepdims=True))
             new /= new.sum(1, keepdims=True)
             delta = np.abs(new - Q).max() if n else 0.0
@@ -297,8 +327,8 @@ class LabelModel(_Base):
         L = votes.matrix()
         logp = np.tile(np.log(self.prior_), (n, 1))
         for j in range(L.shape[1]):
-            obs = L[:, j] >= 0
-            logp[obs] += np.log(self.confusion_[j][:, L[obs, j]].T)
+            o = L[:, j] >= 0
+            logp[o] += np.log(self.confusion_[j][:, L[o, j]].T)
         P = np.exp(logp - logp.max(1, keepdims=True))
         return P / P.sum(1, keepdims=True)
 
@@ -309,7 +339,7 @@ class LabelModel(_Base):
         m = self.n_lfs_
         acc = np.full(m, np.nan)
         if not self.multilabel_:
-            # P(correct | votes) = sum_y P(y) P(v=y|y) / sum_y P(y) (all votes observed)
+            # P(correct | it votes) = sum_y P(y) P(v=y|y) (abstentions are missing data)
             acc = np.einsum("k,mkk->m", self.prior_, self.confusion_)
         else:
             num = np.zeros(m)
