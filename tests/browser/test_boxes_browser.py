@@ -17,6 +17,7 @@ CLASSES = ["apple", "banana", "egg", "coin"]
 W, H = 800, 560  # canvas CSS size (BoxLabeler defaults)
 DRAWN = (50, 40, 150, 120)  # image pixels
 RESIZED = (50, 40, 200, 120)  # after dragging the right edge by +50 px
+NUDGED = (58, 40, 208, 120)  # then Shift+ArrowRight (+10), ArrowLeft twice (-1 each)
 SUGGESTED = (300, 300, 360, 360)
 TOL = 1.5  # image px: mouse positions are whole CSS pixels (zoom ~1.17 here)
 
@@ -61,6 +62,8 @@ def interact(page, canvas, shot=None):
     page.keyboard.press("2")  # selected box -> banana
     page.keyboard.press("Shift")  # a modifier alone does nothing
     expect(page.locator(".nbl-status")).to_contain_text("(banana)")
+    for k in ["Shift+ArrowRight", "ArrowLeft", "ArrowLeft"]:  # nudge: +10 -1 -1
+        page.keyboard.press(k)
     if shot is not None:
         shot()
     page.keyboard.press("Enter")  # accept the suggestion
@@ -107,9 +110,15 @@ def test_jupyterlab(lab_server, page, notebook_dir, tmp_path, write_notebook, op
     state = wait_for(accepted)
     assert state, kernel_json(page, "[b.to_dict() for b in app.session.value(first)]")
     banana, coin = state["v"]
-    assert banana["label"] == "banana" and close(coords(banana), RESIZED), banana
+    assert banana["label"] == "banana" and close(coords(banana), NUDGED), banana
     assert coin["label"] == "coin" and close(coords(coin), SUGGESTED), coin
     screenshot(page.locator(".nblabel-app"), "boxes-jupyterlab")
+    status = page.locator(".nbl-status")
+    expect(status).to_contain_text("zoom 117%")
+    page.keyboard.press("+")  # zoom keys: the view changes, the boxes stay in image pixels
+    expect(status).to_contain_text("zoom 146%")
+    page.keyboard.press("0")
+    expect(status).to_contain_text("zoom 117%")
     page.keyboard.press("?")
     expect(page.locator(".nbl-help")).to_be_visible()
     screenshot(page.locator(".nblabel-app"), "boxes-jupyterlab-help")
@@ -126,9 +135,9 @@ def test_jupyterlab(lab_server, page, notebook_dir, tmp_path, write_notebook, op
     assert final, "undo did not reach the kernel"
     (row,) = final["labels"]
     assert row["item"] == "apple002S_1" and row["label"] == "banana"
-    assert close(coords(row), RESIZED)
+    assert close(coords(row), NUDGED)
     (cell,) = final["df"]  # the user's DataFrame, updated in place
-    assert cell["label"] == "banana" and close(coords(cell), RESIZED)
+    assert cell["label"] == "banana" and close(coords(cell), NUDGED)
     assert final["pending"] == 1  # the suggestion is back
     assert final["current"] == "apple002S_1"
     assert final["msg"] == "", final["msg"]
@@ -194,7 +203,7 @@ def test_voila(voila, page, notebook_dir, tmp_path, write_notebook, screenshot):
     labels, pending = got
     (row,) = labels.to_dict("records")
     assert row["item"] == "apple002S_1" and row["label"] == "banana"
-    assert close(coords(row), RESIZED)
+    assert close(coords(row), NUDGED)
     assert pending == 1
     (cell,) = df.loc["apple002S_1", "boxes"]
     assert cell["label"] == "banana"
