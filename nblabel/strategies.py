@@ -80,7 +80,10 @@ def least_confidence(
 ) -> np.ndarray:
     """``1 - max_c p(c)``: how unsure the model is of its best guess.
 
-    Multi-label: per tag ``1 - max(p, 1 - p)`` (0 when sure, 0.5 at p = 0.5), aggregated.
+    Multi-label: one minus the probability of the most likely *tag set* (tags independent),
+    ``1 - prod_j max(p_j, 1 - p_j)``; ``aggregate`` is not used. (The per-tag form
+    ``1 - max(p, 1 - p)`` equals half the per-tag margin, so it would rank items exactly
+    as :func:`margin` does.)
 
     Returns
     -------
@@ -88,7 +91,8 @@ def least_confidence(
     """
     p = _as_proba(proba)
     if multilabel:
-        return _aggregate(1.0 - np.maximum(p, 1.0 - p), aggregate)
+        sure = np.clip(np.maximum(p, 1.0 - p), _EPS, 1.0)
+        return 1.0 - np.exp(np.log(sure).sum(axis=1))
     if p.shape[1] == 0:
         return np.zeros(p.shape[0])
     return 1.0 - p.max(axis=1)

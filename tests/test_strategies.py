@@ -33,7 +33,8 @@ def test_multilabel_mean_and_max_differ_as_documented():
     q = np.array([[0.5, 0.0, 1.0], [0.3, 0.3, 0.3]])
     np.testing.assert_allclose(S.margin(q, multilabel=True, aggregate="max"), [1.0, 0.6])
     np.testing.assert_allclose(S.margin(q, multilabel=True, aggregate="mean"), [1 / 3, 0.6])
-    np.testing.assert_allclose(S.least_confidence(q, multilabel=True), [0.5 / 3, 0.3])
+    # joint: 1 - P(most likely tag set) = 1 - 0.5*1*1 and 1 - 0.7**3
+    np.testing.assert_allclose(S.least_confidence(q, multilabel=True), [0.5, 1 - 0.7**3])
     h = S.entropy(q, multilabel=True, aggregate="max")
     assert h[0] == pytest.approx(1.0)
     assert S.entropy(q, multilabel=True)[0] == pytest.approx(1 / 3)
