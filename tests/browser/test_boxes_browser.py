@@ -189,6 +189,11 @@ def test_voila(voila, page, notebook_dir, tmp_path, write_notebook, screenshot):
     page.keyboard.press("u")
     expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_1")
     expect(page.locator(".nbl-status")).to_contain_text("1 box ·")
+    # keys keep working after a button click moved to the next item (focus comes back)
+    page.locator(".nblabel-btn-submit").click()
+    expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_2")
+    page.keyboard.press("p")
+    expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_1")
     # the kernel's truth: reopen the SQLite store from this process
     images, _ = food_sample()
     df = images.head(5).copy()
