@@ -11,13 +11,21 @@
     Statistics* 28(1), 1979), fitted by EM with Dirichlet/Beta pseudo-counts (MAP) so that
     functions that fire rarely do not get degenerate 0/1 estimates.
 
-    - Single-label: latent class ``y`` with prior ``pi``; abstentions are missing data.
-      Default ``single="one_coin"``: each function ``j`` has one accuracy ``a_j = P(vote
-      = y | y, it votes)`` and its errors spread evenly over the other classes (the
-      "one-coin" Dawid-Skene model). A function that only ever votes one class is then
-      still informative. ``single="confusion"`` is the full model of the paper, a
-      confusion matrix ``theta_j[y, v]`` per function; it needs functions that vote
-      several classes (one-sided functions make it collapse to one class).
+    - Single-label, three parameterisations (``single=``):
+
+      ``"fires"`` (default)
+          for each function ``j`` and class ``v`` it votes, ``alpha = P(j votes v | y =
+          v)`` and ``beta = P(j votes v | y != v)``; silence is observed. This suits
+          one-sided functions (a keyword that only ever votes one class), the common case.
+      ``"one_coin"``
+          abstentions missing, one accuracy per function, errors spread evenly over the
+          other classes (the "one-coin" Dawid-Skene model); for functions that vote
+          several classes. With one-sided functions its EM can drift to a degenerate
+          optimum where a class's functions are "always wrong".
+      ``"confusion"``
+          abstentions missing, a full confusion matrix per function (the paper's model);
+          one-sided functions make it collapse to one class.
+
     - Multi-label: one binary model per tag over the functions that ever vote that tag.
       For them *not* voting the tag is an observation: ``alpha_j = P(fires | tag)`` and
       ``beta_j = P(fires | no tag)``. The posterior weighs who fired and who stayed silent.
@@ -107,7 +115,7 @@ class LabelModel(_Base):
         independent voters); listed in ``fallback_``.
     class_prior : array-like, optional
         Fix the single-label class prior instead of learning it.
-    single : {"one_coin", "confusion"}
+    single : {"fires", "one_coin", "confusion"}
         Single-label parameterisation (see the module docstring).
 
     Attributes
@@ -115,8 +123,11 @@ class LabelModel(_Base):
     classes_ : list of str
     prior_ : ndarray
         Single-label: ``(k,)`` class prior. Multi-label: ``(k,)`` per-tag prevalence.
-    confusion_ : ndarray
-        Single-label: ``(m, k, k)``, ``P(vote | true class, it votes)`` per function.
+    confusion_ : ndarray or None
+        Single-label ``one_coin``/``confusion``: ``(m, k, k)``, ``P(vote | true class, it
+        votes)`` per function.
+    fire_params_ : dict
+        Single-label ``fires``: ``(function index, class index) -> (alpha, beta)``.
     params_ : dict
         Multi-label: tag -> ``(lf indices, alpha, beta)`` (``alpha = P(fires | tag)``,
         ``beta = P(fires | no tag)`` of the functions that ever vote the tag).
@@ -134,10 +145,11 @@ class LabelModel(_Base):
         class_prior: Any = None,
         min_lfs: int = 3,
         silence_prior: float = 0.2,
-        single: str = "one_coin",
+        single: str = "fires",
     ) -> None:
-        if single not in ("one_coin", "confusion"):
-            raise InputError(f"single must be 'one_coin' or 'confusion', got {single!r}")
+        if single not in ("one_coin", "confusion", "fires"):
+            raise InputError(
+                f"single must be 'one_coin', 'confusion' or 'fires', got {single!r}")
         self.single = single
         self.min_lfs = min_lfs
         self.silence_prior = silence_prior
@@ -205,7 +217,9 @@ class LabelModel(_Base):
         for it in range(1, self.n_iter + 1):  # noqa: B007 - n_iter_ below
             pi = fixed if fixed is not None else (Q.sum(0) + s0 * m0)
             pi = pi / pi.sum()
-            if self.single == "one_coin":
+            if self.single == "fires":
+                logp = self._fires_step(L, Q, pi, k)
+            elif self.single == "one_coin":
                 # P(vote = y | y) = acc_j, other classes equally likely when wrong
                 right = np.array([(Q * onehot[j]).sum() for j in range(m)])
                 acc = (right + self.accuracy_prior + 1.0) / (obs.sum(0) + self.accuracy_prior
@@ -217,10 +231,11 @@ class LabelModel(_Base):
                 for j in range(m):
                     counts = Q.T @ onehot[j] + 1.0 + eye
                     conf[j] = counts / counts.sum(1, keepdims=True)
-            logp = np.tile(np.log(pi), (n, 1))
-            for j in range(m):
-                o = obs[:, j]
-                logp[o] += np.log(conf[j][:, L[o, j]].T)
+            if self.single != "fires":
+                logp = np.tile(np.log(pi), (n, 1))
+                for j in range(m):
+                    o = obs[:, j]
+                    logp[o] += np.log(conf[j][:, L[o, j]].T)
             new = np.exp(logp - logp.max(1, keepdims=True))
             new /= new.sum(1, keepdims=True)
             delta = np.abs(new - Q).max() if n else 0.0
@@ -229,7 +244,7 @@ class LabelModel(_Base):
             if delta < self.tol:
                 break
         self.prior_ = pi
-        self.confusion_ = conf
+        self.confusion_ = None if self.single == "fires" else conf
         self.n_iter_ = it
 
     def _fit_multi(self, votes: Votes, truth: list | None = None) -> None:
@@ -281,6 +296,26 @@ class LabelModel(_Base):
             self.prior_[k] = pi
             self.params_[tag] = (cols, alpha, beta)
 
+    def _fires_step(self, L: np.ndarray, Q: np.ndarray, pi: np.ndarray, k: int) -> np.ndarray:
+        """M-step and E-step of the "fires" model: per (function j, class v) the chance it
+        votes v when the class is v (alpha) and when it is not (beta); silence observed."""
+        n = len(L)
+        a, sil = self.accuracy_prior, self.silence_prior * n
+        logp = np.tile(np.log(pi), (n, 1))
+        params = {}
+        for j in range(L.shape[1]):
+            for v in np.unique(L[L[:, j] >= 0, j]):
+                x = (L[:, j] == v).astype(float)
+                q = Q[:, v]
+                alpha = (q @ x + a) / (q.sum() + a + 1.0)
+                beta = ((1 - q) @ x + 1.0) / ((1 - q).sum() + 1.0 + sil)
+                params[(j, int(v))] = (alpha, beta)
+                lb = x * np.log(beta) + (1 - x) * np.log1p(-beta)
+                logp += lb[:, None]
+                logp[:, v] += x * np.log(alpha) + (1 - x) * np.log1p(-alpha) - lb
+        self.fire_params_ = params
+        return logp
+
     def _clamp_single(self, truth: list | None, n: int, k: int
                       ) -> tuple[np.ndarray, np.ndarray]:
         if truth is None:
@@ -326,7 +361,13 @@ class LabelModel(_Base):
             return P
         L = votes.matrix()
         logp = np.tile(np.log(self.prior_), (n, 1))
-        for j in range(L.shape[1]):
+        if self.single == "fires":
+            for (j, v), (alpha, beta) in self.fire_params_.items():
+                x = (L[:, j] == v).astype(float)
+                lb = x * np.log(beta) + (1 - x) * np.log1p(-beta)
+                logp += lb[:, None]
+                logp[:, v] += x * np.log(alpha) + (1 - x) * np.log1p(-alpha) - lb
+        for j in range(L.shape[1] if self.single != "fires" else 0):
             o = L[:, j] >= 0
             logp[o] += np.log(self.confusion_[j][:, L[o, j]].T)
         P = np.exp(logp - logp.max(1, keepdims=True))
@@ -339,8 +380,16 @@ class LabelModel(_Base):
         m = self.n_lfs_
         acc = np.full(m, np.nan)
         if not self.multilabel_:
-            # P(correct | it votes) = sum_y P(y) P(v=y|y) (abstentions are missing data)
-            acc = np.einsum("k,mkk->m", self.prior_, self.confusion_)
+            if self.single == "fires":
+                num, den = np.zeros(m), np.zeros(m)
+                for (j, v), (alpha, beta) in self.fire_params_.items():
+                    pv = self.prior_[v]
+                    num[j] += pv * alpha
+                    den[j] += pv * alpha + (1 - pv) * beta
+                acc = np.where(den > 0, num / np.maximum(den, 1e-300), np.nan)
+            else:
+                # P(correct | it votes) = sum_y P(y) P(v=y|y) (abstentions missing)
+                acc = np.einsum("k,mkk->m", self.prior_, self.confusion_)
         else:
             num = np.zeros(m)
             den = np.zeros(m)

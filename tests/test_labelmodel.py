@@ -38,7 +38,7 @@ def test_majority_vote_shares_and_ties():
 
 def test_dawid_skene_recovers_accuracies_and_beats_majority():
     V, truth = _single()
-    lm = LabelModel().fit(V)
+    lm = LabelModel(single="one_coin").fit(V)
     acc = lm.lf_accuracies(V.names)
     assert acc.index.tolist() == ["lf0", "lf1", "lf2"]
     assert np.allclose(acc.to_numpy(), [0.9, 0.75, 0.6], atol=0.05)
@@ -48,9 +48,44 @@ def test_dawid_skene_recovers_accuracies_and_beats_majority():
     acc_lm = (pred[covered] == truth[covered]).mean()
     acc_mv = (mv[covered] == truth[covered]).mean()
     assert acc_lm > acc_mv + 0.02
+    fires = np.array(LabelModel().fit(V).predict(V), dtype=object)
+    assert (fires[covered] == truth[covered]).mean() > acc_mv + 0.02
     P = lm.predict_proba(V)
     assert P.shape == (len(truth), 3) and np.allclose(P.sum(1), 1)
     assert np.allclose(lm.prior_, 1 / 3, atol=0.05)
+
+
+def test_one_sided_functions():
+    # every function votes a single class: the "fires" model (silence observed) uses them;
+    # with abstentions as missing data one-coin drifts and the full confusion collapses
+    rng = np.random.default_rng(4)
+    n = 1200
+    y = rng.integers(0, 3, n)
+    classes = np.array(["a", "b", "c"])
+    cols = {}
+    for j in range(9):
+        c = j % 3
+        fires = np.where(y == c, rng.random(n) < 0.5, rng.random(n) < 0.05)
+        cols[f"lf{j}"] = [classes[c] if f else None for f in fires]
+    V = apply_lfs(pd.DataFrame(cols), [_lf(k, k) for k in cols], classes=list(classes))
+    covered = V.fired().any(axis=1)
+    truth = classes[y]
+
+    def acc(model):
+        pred = np.array(model.fit(V).predict(V), dtype=object)
+        return (pred[covered] == truth[covered]).mean()
+
+    fires = acc(LabelModel())
+    assert fires >= acc(MajorityVote()) and fires > 0.85
+    assert fires > acc(LabelModel(single="one_coin")) + 0.1
+    assert fires > acc(LabelModel(single="confusion")) + 0.3
+    lm = LabelModel().fit(V)
+    assert set(lm.fire_params_) == {(j, j % 3) for j in range(9)}
+    alpha, beta = lm.fire_params_[(0, 0)]
+    assert alpha == pytest.approx(0.5, abs=0.1) and beta == pytest.approx(0.05, abs=0.03)
+    assert np.allclose(lm.lf_accuracies().to_numpy(), 0.5 / (0.5 + 2 * 0.05), atol=0.1)
+    with pytest.raises(InputError, match="one_coin"):
+        LabelModel(single="two_coins")
 
 
 def test_multilabel_downweights_a_noisy_function():
@@ -114,7 +149,7 @@ def test_semi_supervised_fit_learns_a_single_imprecise_function():
     # single-label: labels given as a Series are clamped too
     V1, truth = _single(n=1500)
     lab = pd.Series([truth[i] if i < 300 else None for i in range(1500)], dtype=object)
-    lm1 = LabelModel().fit(V1, lab)
+    lm1 = LabelModel(single="one_coin").fit(V1, lab)
     assert np.allclose(lm1.lf_accuracies().to_numpy(), [0.9, 0.75, 0.6], atol=0.05)
     pred = np.array(lm1.predict(V1), dtype=object)
     covered = pred != None  # noqa: E711
