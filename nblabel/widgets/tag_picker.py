@@ -28,8 +28,10 @@ def key_name(key: str) -> str:
     ``"enter"`` -> ``"Enter"``. Single characters are lower case; modifiers come in the
     order Ctrl, Alt, Shift (Cmd/Meta count as Ctrl).
     """
-    parts = [p for p in str(key).split("+")] if key != "+" else ["+"]
-    *mods, base = parts if parts[-1] != "" else [*parts[:-2], "+"]
+    parts = str(key).split("+") if key != "+" else ["+"]
+    if parts[-1] == "" and len(parts) > 1:  # "Ctrl++": the key is "+"
+        parts = [*parts[:-2], "+"]
+    *mods, base = parts
     canon = set()
     for m in mods:
         m = m.strip().capitalize()
