@@ -191,3 +191,18 @@ def test_lf_summary_multilabel_sets(tmp_path):
     S = lf_summary(V, {0: ["cv"], 1: ["cv"]})
     # 3d LF voted {3d, cv} on row 0 whose label is {cv}: 1 correct, 1 incorrect
     assert S.iloc[0][["correct", "incorrect"]].tolist() == [1, 1]
+
+
+def test_alias_lfs_on_madewithml(shared_data):
+    import json
+
+    projects = json.loads((shared_data / "madewithml" / "projects.json").read_text())[:120]
+    vocab = TagVocabulary.from_json(shared_data / "madewithml" / "tags.json")
+    df = pd.DataFrame({"text": [f"{p['title']}. {p['description']}" for p in projects]})
+    V = apply_lfs(df, alias_lfs(vocab, text="text"), classes=vocab.tags, multilabel=True)
+    assert V.shape == (120, len(vocab.tags))
+    assert V.fired().any(axis=1).mean() > 0.7
+    truth = pd.Series([vocab.normalize(p["tags"], on_unknown="ignore") for p in projects])
+    S = lf_summary(V, truth)
+    assert S.loc["alias:pytorch", "emp_accuracy"] > 0.8  # "pytorch" in the text: tagged so
+    assert S["coverage"].max() < 0.5
