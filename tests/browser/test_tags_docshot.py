@@ -33,7 +33,8 @@ labeler
 '''
 
 
-def test_tags_docs_screenshot(lab_server, page, notebook_dir, write_notebook, open_lab):
+def test_tags_docs_screenshot(lab_server, page, notebook_dir, write_notebook, open_lab,
+                              kernel_print):
     write_notebook(notebook_dir / "tags_doc.ipynb", [NOTEBOOK])
     open_lab(page, lab_server, "tags_doc.ipynb")
     tagger = page.locator(".nbl-tagger")
@@ -48,3 +49,8 @@ def test_tags_docs_screenshot(lab_server, page, notebook_dir, write_notebook, op
     page.wait_for_timeout(300)
     os.makedirs("tests/artifacts", exist_ok=True)
     page.locator(".nbl-labeler").screenshot(path="tests/artifacts/tags_doc.png")
+
+    # a fit finishing in the worker thread updates the page: 25 more labels start one
+    box.press("Escape")
+    kernel_print(page, "for k in s.items.keys[100:125]: s.set_tags(['computer-vision'], k)")
+    page.locator(".nblabel-messages", has_text="retrained on 83 labels").wait_for(timeout=60_000)
