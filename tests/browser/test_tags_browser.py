@@ -148,6 +148,16 @@ def test_tag_labeler_in_jupyterlab(
     tagger.locator(".nbl-chip[data-tag='topic-007']").wait_for(state="detached")
     assert kernel_json(page, "df.at[0, 'tags']") == ["computer-vision", "object-detection"]
     assert _cells(page) == cells_before
+
+    # keyboard-only completion: ArrowDown picks the second match, Escape clears the box
+    box.press_sequentially("topic-01", delay=20)
+    box.press("ArrowDown")
+    box.press("Enter")
+    tagger.locator(".nbl-chip[data-tag='topic-011']").wait_for()
+    box.press_sequentially("zzz", delay=20)
+    box.press("Escape")
+    assert box.input_value() == ""
+    assert "topic-011" in kernel_json(page, "df.at[0, 'tags']")
     assert not page.page_errors
     screenshot(page, "tags_final")
 
