@@ -26,6 +26,7 @@ value at once and after a restart.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
@@ -99,6 +100,13 @@ def _disagreement(values: list[Any], kind: str) -> float:
     return float(1 - counts.iloc[0] / len(values))
 
 
+@dataclass(frozen=True)
+class _Decision:
+    decision: str | None
+    reviewer: str
+    id: int | None
+
+
 class Review:
     """A quality-review pass over a session's labeled items.
 
@@ -169,6 +177,8 @@ class Review:
         self.n_splits = n_splits
         self._table: pd.DataFrame | None = None
         self._position = 0
+        self._seen_id = 0
+        self._reviews: dict[str, _Decision] = {}
 
     # ------------------------------------------------------------------ building
     @property
@@ -211,9 +221,14 @@ class Review:
         self._position = 0
         return self.table
 
-    def _latest_reviews(self) -> dict[str, pd.Series]:
-        ev = review_events(self.session)
-        return {row.item: row for row in ev.itertuples(index=False)}
+    def _latest_reviews(self) -> dict[str, Any]:
+        """item -> its latest review decision (read incrementally from the store)."""
+        for ev in self.session.store.events(self.session.task, after=self._seen_id):
+            self._seen_id = max(self._seen_id, int(ev.id or 0))
+            if ev.action == "review":
+                p = ev.payload or {}
+                self._reviews[ev.item] = _Decision(p.get("decision"), ev.annotator, ev.id)
+        return dict(self._reviews)
 
     def _score_audit(self, keys: list[str], _s: dict) -> dict[str, float]:
         if not keys:
