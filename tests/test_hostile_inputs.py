@@ -384,6 +384,9 @@ def test_tampered_payload_is_reported_with_its_event(tmp_path, kept):
         assert [e.payload for e in st.events() if e.id == 1] == ["a"]
     with pytest.raises(StoreError, match=r"event 2 .*item 'k2'.* corrupt payload"):
         _ = bad.payload
+    with pytest.raises(StoreError, match=r"event 2 .*corrupt payload.*restore a backup"):
+        ClassSession(kept.df[["text"]].copy(), text="text", classes=["a", "b"],
+                     store=kept.path, annotator="ann")
     con = sqlite3.connect(kept.path)  # restore, so that `kept` can check the rest
     con.execute("UPDATE nblabel_events SET payload=? WHERE id=2", (kept.events[1].payload_json,))
     con.commit()
