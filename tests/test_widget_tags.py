@@ -13,8 +13,9 @@ import pytest
 
 from nblabel.errors import InputError
 from nblabel.vocab import TagVocabulary
+from nblabel.widgets.labeler import _keymap
 from nblabel.widgets.tag_picker import key_name
-from nblabel.widgets.tags import ClassLabeler, TagLabeler, _keymap
+from nblabel.widgets.tags import ClassLabeler, TagLabeler
 from tests.helpers import image_frame
 
 

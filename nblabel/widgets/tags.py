@@ -17,329 +17,20 @@ choose, ``Enter`` adds, ``Tab`` completes, ``Escape`` clears.
 
 from __future__ import annotations
 
-import io
-import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as w
 import pandas as pd
 
 from nblabel.errors import NblabelError
-from nblabel.images import encode_for_display
-from nblabel.session import ClassSession, LabelSession, TagSession
-from nblabel.widgets.controls import Controls
-from nblabel.widgets.tag_picker import TagPicker, key_name
+from nblabel.session import ClassSession, TagSession
+from nblabel.widgets.labeler import DEFAULT_KEYMAP, Labeler, make_trainer
 
 __all__ = ["DEFAULT_KEYMAP", "ClassLabeler", "TagLabeler"]
 
-log = logging.getLogger("nblabel")
 
-DEFAULT_KEYMAP: dict[str, str] = {
-    "Enter": "submit",
-    "Ctrl+ArrowRight": "skip",
-    "Ctrl+ArrowLeft": "previous",
-    "Ctrl+z": "undo",
-    "Ctrl+y": "redo",
-    "Ctrl+Shift+z": "redo",
-    **{str(i): f"pick:{i}" for i in range(1, 10)},
-}
-ACTIONS = ("submit", "skip", "previous", "undo", "redo")
-N_SUGGESTIONS = 9
-
-
-def _keymap(overrides: Mapping[str, str | None] | None) -> dict[str, str]:
-    """Default keys updated with ``overrides`` (key -> action; ``None`` unbinds a key)."""
-    out = dict(DEFAULT_KEYMAP)
-    for key, action in (overrides or {}).items():
-        k = key_name(key)
-        if action is None:
-            out.pop(k, None)
-            continue
-        if action not in ACTIONS and not (
-            action.startswith("pick:") and action[5:].isdigit() and 1 <= int(action[5:]) <= 9
-        ):
-            raise ValueError(
-                f"unknown action {action!r} for key {key!r}; use one of {ACTIONS} or 'pick:N'"
-            )
-        out[k] = action
-    return out
-
-
-def _hint(keymap: Mapping[str, str]) -> str:
-    keys: dict[str, list[str]] = {}
-    for k, a in keymap.items():
-        if not a.startswith("pick:"):
-            keys.setdefault(a, []).append(k)
-    parts = ["1-9 pick"] if any(a.startswith("pick:") for a in keymap.values()) else []
-    parts += [f"{'/'.join(keys[a])} {a}" for a in ACTIONS if a in keys]
-    return " · ".join(parts)
-
-
-class _Labeler(w.VBox):
-    """The widget shared by :class:`TagLabeler` and :class:`ClassLabeler`."""
-
-    session: LabelSession
-    _buttons: tuple[str, ...] = ("previous", "undo", "redo", "skip", "submit")
-
-    def __init__(
-        self,
-        session: LabelSession,
-        *,
-        trainer: Any | None = None,
-        keymap: Mapping[str, str | None] | None = None,
-        text_height: str = "16em",
-        image_size: int = 800,
-        advance_on_pick: bool = False,
-        buttons: Sequence[str] | None = None,
-    ) -> None:
-        self.session = session
-        if buttons is not None:
-            self._buttons = tuple(buttons)
-        self.keymap = _keymap(keymap)
-        self.image_size = int(image_size)
-        self.advance_on_pick = advance_on_pick
-        self.picker = TagPicker(
-            keymap=self.keymap,
-            hint=_hint(self.keymap),
-            text_height=text_height,
-            image_height=f"{self.image_size}px",
-        )
-        self.controls = Controls(session, buttons=self._buttons, on_submit=self.submit)
-        self.picker.on_intent(self.handle)
-        c = self.controls
-        super().__init__([c.header, self.picker, c.toolbar, c.messages])
-        self.add_class("nbl-labeler")
-        self._shown: str | None = None
-        self._menu_stale = True
-        self._menu: list[str] = []  # the numbered suggestions of the shown item
-        self.trainer = trainer
-        if trainer is not None and hasattr(trainer, "on_update"):
-            trainer.on_update(self._on_trainer)
-        session.on_change(self._on_change)
-        self._vocab_size = -1
-        self.refresh()
-
-    # -- intents (each one session call) ----------------------------------------------------
-    def handle(self, msg: Mapping[str, Any]) -> None:
-        """Apply one intent sent by the browser (``{"type": "add", "tag": ...}``, ``remove``,
-        ``accept``, ``key``); errors go to the message area, never raise."""
-        kind = msg.get("type")
-        actions = {"add": self.add, "remove": self.remove, "accept": self.toggle, "key": self.press}
-        if kind in actions:
-            arg = msg.get("tag", msg.get("key"))
-            self.controls.call(actions[kind], str(arg))
-
-    def press(self, key: str) -> None:
-        """Act on a key chord as the browser reports it (``"Enter"``, ``"Ctrl+z"``, ``"3"``)."""
-        action = self.keymap.get(key_name(key))
-        if action is None:
-            return
-        if action.startswith("pick:"):
-            self.pick(int(action[5:]))
-        else:
-            getattr(self, action)()
-
-    def pick(self, number: int) -> None:
-        """Toggle the suggestion numbered ``number`` (1-based, as on the keyboard)."""
-        if not 1 <= number <= len(self._menu):
-            self.message(f"no suggestion number {number}", "warning")
-            return
-        self.toggle(self._menu[number - 1])
-        if self.advance_on_pick:
-            self.submit()
-
-    def submit(self) -> None:
-        """Keep the current item's value (its draft) and go to the next item."""
-        if self.session.current is None:
-            return
-        self._commit_draft()
-        self._advance()
-
-    def _advance(self) -> None:
-        s = self.session
-        before = s.current
-        s.next()
-        if s.current == before:
-            p = s.progress
-            done = p.done == p.total
-            self.message(f"all {p.total} items are labeled" if done else "no other open item")
-
-    def skip(self) -> None:
-        if self.session.current is not None:
-            self.session.skip()
-
-    def previous(self) -> None:
-        self.session.previous()
-
-    def undo(self) -> None:
-        if self.session.undo() is None:
-            self.message("nothing to undo", "warning")
-
-    def redo(self) -> None:
-        if self.session.redo() is None:
-            self.message("nothing to redo", "warning")
-
-    # -- overridden by the two labelers -----------------------------------------------------
-    def add(self, tag: str) -> None:
-        raise NotImplementedError
-
-    def remove(self, tag: str) -> None:
-        raise NotImplementedError
-
-    def toggle(self, tag: str) -> None:
-        raise NotImplementedError
-
-    def draft(self) -> list[str]:
-        """The tags shown for the current item."""
-        raise NotImplementedError
-
-    def _commit_draft(self) -> None:
-        pass
-
-    def _chips(self, key: str) -> list[dict[str, str]]:
-        return [{"tag": t, "kind": "tag"} for t in self.draft()]
-
-    def _choices(self) -> list[list[Any]]:
-        raise NotImplementedError
-
-    def _scores(self, key: str) -> dict[str, float]:
-        """Model probabilities of the tags/classes of an item (empty without a model)."""
-        if self.trainer is not None and hasattr(self.trainer, "proba"):
-            try:
-                return dict(self.trainer.proba(key) or {})
-            except Exception as e:  # a broken model must not break labeling
-                self.message(f"model: {type(e).__name__}: {e}", "error")
-                return {}
-        out: dict[str, float] = {}
-        for s in self.session.suggestions(key):
-            values = s.value if isinstance(s.value, frozenset | set | list) else [s.value]
-            for v in values:
-                if v is not None and s.score is not None:
-                    out[str(v)] = max(out.get(str(v), 0.0), float(s.score))
-        return out
-
-    def _menu_for(self, key: str) -> list[str]:
-        scores = self._scores(key)
-        return sorted(scores, key=lambda t: -scores[t])[:N_SUGGESTIONS]
-
-    # -- rendering ---------------------------------------------------------------------------
-    def message(self, text: str, level: str = "info") -> None:
-        """Show a message under the widget (errors in red); ``""`` clears it."""
-        if text:
-            self.controls.show_message(text, level)
-        else:
-            self.controls.clear_message()
-
-    def _on_change(self, what: str, key: str) -> None:
-        self.refresh()
-
-    def _on_trainer(self, event: str, info: Mapping[str, Any] | None = None) -> None:
-        """Trainer events (from its worker thread): shown, never raised."""
-        with self.controls.report():
-            self._trainer_event(event, info or {})
-
-    def _trainer_event(self, event: str, info: Mapping[str, Any]) -> None:
-        if event == "error":
-            self.message(f"model training failed: {info.get('error', '')}", "error")
-        elif event == "done":
-            self._menu_stale = True  # new scores: rebuild the suggestion menu
-            secs, score = info.get("fit_seconds"), info.get("score")
-            text = f"model retrained on {info.get('n_labels', '?')} labels"
-            if isinstance(secs, float):
-                text += f" in {secs:.1f} s"
-            if isinstance(score, float):
-                text += f"; score on the labels added since the previous fit: {score:.2f}"
-            self.message(text)
-        self.refresh()
-
-    def refresh(self) -> None:
-        """Render the session's current item, tags, suggestions and progress."""
-        s = self.session
-        choices = self._choices()
-        if len(choices) != self._vocab_size or choices != self.picker.choices:
-            self.picker.choices = choices
-            self._vocab_size = len(choices)
-        item = s.current
-        if item is None:
-            self.picker.text, self.picker.image = "(nothing to label)", b""
-            self.picker.chips, self.picker.suggestions = [], []
-            return
-        if item.key != self._shown:
-            self._show_item(item)
-            self._shown = item.key
-            self._menu_stale = True
-        if self._menu_stale:
-            self._menu = self._menu_for(item.key)
-            self._menu_stale = False
-        scores = self._scores(item.key) if self._menu else {}
-        draft = set(self.draft())
-        self.picker.chips = self._chips(item.key)
-        self.picker.suggestions = [
-            {
-                "tag": t,
-                "p": None if t not in scores else round(float(scores[t]), 4),
-                "on": t in draft,
-            }
-            for t in self._menu
-        ]
-
-    def _show_item(self, item: Any) -> None:
-        if self.session.items.image_column is not None:
-            path = item.path
-            if path is None:  # an in-memory array
-                from PIL import Image
-
-                buf = io.BytesIO()
-                Image.fromarray(item.image(max_side=self.image_size).pixels).save(buf, "PNG")
-                data, fmt = buf.getvalue(), "png"
-            else:
-                data, fmt, _ = encode_for_display(path, max_side=self.image_size)
-            self.picker.image_format = fmt
-            self.picker.image = data
-        else:
-            self.picker.image = b""
-        self.picker.text = item.text or ""
-
-    # -- model --------------------------------------------------------------------------------
-    def plot_learning_curve(self, ax: Any = None) -> Any:
-        """Plot model quality against the number of labels so far (a matplotlib Axes):
-        the model's score on labels it had not seen yet, and on ``eval_set`` if given."""
-        if self.trainer is not None and hasattr(self.trainer, "plot_learning_curve"):
-            return self.trainer.plot_learning_curve(ax=ax)
-        import matplotlib.pyplot as plt
-
-        if ax is None:
-            _, ax = plt.subplots(figsize=(6, 4))
-        ax.text(0.5, 0.5, "no model: pass model=", ha="center", va="center", transform=ax.transAxes)
-        ax.set_xlabel("labels")
-        return ax
-
-    def close(self) -> None:
-        if "controls" not in self.__dict__ or self.__dict__.get("_closed"):
-            super().close()  # construction failed half-way, or closed already
-            return
-        self._closed = True
-        self.session.on_change(self._on_change, remove=True)
-        self.controls.close()
-        if self.trainer is not None and hasattr(self.trainer, "close"):
-            self.trainer.close()
-        if getattr(self, "_owns_session", False):  # made by this labeler: close its store
-            self.session.close()
-        # ipywidgets 8 leaves a closed widget's Layout open: close both
-        layouts = (self.picker.layout, self.layout)
-        self.picker.close()
-        super().close()
-        for layout in layouts:
-            layout.close()
-
-    @property
-    def df(self) -> pd.DataFrame:
-        return self.session.df
-
-
-class TagLabeler(_Labeler):
+class TagLabeler(Labeler):
     """Tag rows of a DataFrame (text or images) with one or many tags.
 
     Parameters
@@ -444,7 +135,7 @@ class TagLabeler(_Labeler):
     ) -> None:
         self.multi = multi
         if trainer is None and model is not None:
-            trainer = _make_trainer(session, model, order, retrain_every, random_state)
+            trainer = make_trainer(session, model, order, retrain_every, random_state)
         super().__init__(session, trainer=trainer, **options)
         self.picker.allow_new = bool(session.allow_new)
         self.picker.placeholder = (
@@ -531,7 +222,7 @@ class TagLabeler(_Labeler):
         return [[t, []] for t in self.session.tag_names]
 
 
-class ClassLabeler(_Labeler):
+class ClassLabeler(Labeler):
     """Give each row of a DataFrame one class (text or images).
 
     Number keys pick a class (the model's most likely first when a model is given, else in
@@ -612,7 +303,7 @@ class ClassLabeler(_Labeler):
         **options: Any,
     ) -> None:
         if trainer is None and model is not None:
-            trainer = _make_trainer(session, model, order, retrain_every, random_state)
+            trainer = make_trainer(session, model, order, retrain_every, random_state)
         super().__init__(session, trainer=trainer, **options)
         self.picker.placeholder = "type a class, Enter to set (empty: Enter submits)"
         self.picker.suggestion_title = "classes:"
@@ -649,18 +340,3 @@ class ClassLabeler(_Labeler):
 
     def _choices(self) -> list[list[Any]]:
         return [[c, []] for c in self.session.classes]
-
-
-def _make_trainer(
-    session: LabelSession,
-    model: Any,
-    order: str,
-    retrain_every: int | None,
-    random_state: int | None,
-) -> Any:
-    """Bind the background trainer of :mod:`nblabel.active` to a session."""
-    from nblabel.widgets.tag_training import ActiveBinding
-
-    return ActiveBinding(
-        session, model, order=order, retrain_every=retrain_every, random_state=random_state
-    )
