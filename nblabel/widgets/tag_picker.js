@@ -171,7 +171,12 @@ function render({ model, el: root }) {
       return;
     }
     const keymap = model.get("keymap");
-    if (Object.prototype.hasOwnProperty.call(keymap, name)) {
+    const action = Object.prototype.hasOwnProperty.call(keymap, name) ? keymap[name] : null;
+    const number = action && action.startsWith("pick:") ? Number(action.slice(5)) : 0;
+    if (number > model.get("suggestions").length) {
+      // no suggestion with that number: the digit starts a tag ("3d")
+      if (e.target !== input) input.focus();
+    } else if (action !== null) {
       e.preventDefault();
       send({ type: "key", key: name });
     } else if (e.target !== input && name.length === 1 && !e.ctrlKey && !e.metaKey && !e.altKey) {

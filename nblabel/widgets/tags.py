@@ -9,7 +9,8 @@ touched: its pre-filled tags (e.g. the author's own tags), shown as distinct chi
 written to the session on the first edit or on submit.
 
 Keys (while the widget has focus; all keys are kept from JupyterLab's shortcuts):
-``Enter`` submit, ``1``-``9`` toggle the numbered suggestion (when the tag box is empty),
+``Enter`` submit, ``1``-``9`` toggle the numbered suggestion (when the tag box is empty and
+a suggestion has that number; otherwise the digit is typed, e.g. ``3d``),
 ``Ctrl+z`` undo, ``Ctrl+y``/``Ctrl+Shift+z`` redo, ``Ctrl+ArrowRight`` skip,
 ``Ctrl+ArrowLeft`` previous item. Typing filters the vocabulary; ``ArrowDown``/``ArrowUp``
 choose, ``Enter`` adds, ``Tab`` completes, ``Escape`` clears.

@@ -157,6 +157,10 @@ def test_tag_labeler_in_jupyterlab(
     box.press_sequentially("zzz", delay=20)
     box.press("Escape")
     assert box.input_value() == ""
+    # a digit with no suggestion of that number types: "4" starts a tag
+    box.press("4")
+    assert box.input_value() == "4"
+    box.press("Escape")
     assert "topic-011" in kernel_json(page, "df.at[0, 'tags']")
     assert not page.page_errors
     screenshot(page, "tags_final")
