@@ -429,3 +429,21 @@ def test_store_resumes_labels_and_position(tmp_path):
     again.handle({"type": "key", "key": "Ctrl+z"})
     assert again.df.at["p0", "tags"] is None  # undo history survives the restart
     again.close()
+
+
+def test_class_labeler_with_default_model_orders_classes():
+    texts = ["great movie, loved it", "awful film, hated it"] * 6
+    df = pd.DataFrame({"t": texts})
+    lab = ClassLabeler(df, classes=["pos", "neg", "meh"], text="t", model="default",
+                       order="entropy", retrain_every=4)
+    lab.trainer.learner.min_labels = 4
+    for _ in range(4):
+        key = lab.session.current.key
+        lab.handle({"type": "key", "key": "1" if int(key) % 2 == 0 else "2"})
+    assert df["label"].tolist()[:4] == ["pos", "neg", "pos", "neg"]
+    assert lab.trainer.learner.wait(30) and len(lab.trainer.history) == 1
+    lab.refresh()
+    key = lab.session.current.key
+    first = lab.picker.suggestions[0]
+    assert first["tag"] == ("pos" if int(key) % 2 == 0 else "neg") and first["p"] > 0.5
+    lab.close()
