@@ -30,7 +30,7 @@ echo "== binder/postBuild"
 (cd "$work/repo" && PATH="$venv/bin:$PATH" bash binder/postBuild >/dev/null)
 echo "== executing notebooks"
 cd "$work/repo/notebooks"
-MPLBACKEND=Agg "$venv/bin/python" - <<'PY'
+"$venv/bin/python" - <<'PY'
 import sys, time
 from pathlib import Path
 import nbclient, nbformat

@@ -103,7 +103,6 @@ def execute(nb: object, cwd: Path) -> None:
 
 @pytest.fixture()
 def kernel_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("NBLABEL_APP_STORE", str(tmp_path / "app.sqlite"))
     monkeypatch.setenv("NBLABEL_ANNOTATOR", "notebook-test")
     # the kernel imports nblabel from this checkout
