@@ -306,16 +306,37 @@ class LabelSession:
         return self.log.is_labeled(self._key(key))
 
     def set_value(
-        self, value: Any, key: Any | None = None, *, source: str = "human", ref: int | None = None
+        self,
+        value: Any,
+        key: Any | None = None,
+        *,
+        source: str = "human",
+        ref: int | None = None,
+        final: bool = False,
     ) -> Any:
-        """Set an item's whole value (validated), logged as one undoable action."""
+        """Set an item's whole value (validated), logged as one undoable action.
+
+        An edit that leaves the value empty (the last box deleted, the last tag removed)
+        makes the item unlabeled again; with ``final=True`` (see :meth:`submit`) an empty
+        value is a label of its own: "no boxes" / "no tags".
+        """
         k = self._key(key)
         if source not in SOURCES:
             raise InputError(f"unknown source {source!r}; use one of {SOURCES}")
         normalized = self._normalize(value, k)
-        status = "deleted" if normalized == self._empty() else "accepted"
+        empty = normalized == self._empty() or normalized is None
+        status = "deleted" if empty and not (final and normalized is not None) else "accepted"
         self._record(k, "label", status, self._encode(normalized), source=source, ref=ref)
         return normalized
+
+    def submit(self, key: Any | None = None) -> Any:
+        """Mark an item's current value as its label, even when empty ("no boxes", "no
+        tags"); an item that already has a label is left as it is."""
+        k = self._key(key)
+        current = self.value(k)
+        if self.log.is_labeled(k) or current is None:  # a class session needs a class
+            return current
+        return self.set_value(current, k, final=True)
 
     def clear(self, key: Any | None = None) -> None:
         """Remove an item's label (undoable)."""

@@ -48,10 +48,10 @@ def test_move_resize_class_delete(boxes):
 
 
 def test_bad_boxes_change_nothing(boxes):
-    df, s = boxes
+    _df, s = boxes
     s.draw_box(1, 1, 9, 9)
     before = (s.value(), s.store.count())
-    with pytest.raises(UnknownClassError, match="'bird'.*add_class"):
+    with pytest.raises(UnknownClassError, match=r"'bird'.*add_class"):
         s.draw_box(1, 1, 5, 5, "bird")
     with pytest.raises(InvalidBoxError, match="outside"):
         s.draw_box(500, 500, 600, 600)
@@ -65,7 +65,7 @@ def test_bad_boxes_change_nothing(boxes):
 
 
 def test_next_skip_previous_goto(boxes):
-    df, s = boxes
+    _df, s = boxes
     assert s.current.key == "a0"
     s.draw_box(1, 1, 5, 5)
     assert s.next().key == "a1"
@@ -249,3 +249,22 @@ def test_observer_errors_do_not_break_actions(caplog):
     s.set_label("k")
     assert ("value", "0") in seen and "observer" in caplog.text
     assert df.at[0, "label"] == "k"
+
+
+def test_submit_records_an_empty_label_on_purpose(tmp_path):
+    df = pd.DataFrame({"title": ["a", "b"]})
+    s = TagSession(df, text="title", tags=["x", "y"], store=tmp_path / "t.sqlite")
+    s.add_tag("x")
+    s.remove_tag("x")  # an edit back to empty: unlabeled again
+    assert not s.is_labeled() and df.at[0, "tags"] is None
+    s.submit()  # Enter with no tag: "this item has no tags"
+    assert s.is_labeled() and df.at[0, "tags"] == [] and s.progress.done == 1
+    assert s.next().key == "1"
+    s.close()
+    again = TagSession(df.drop(columns="tags"), text="title", tags=["x", "y"],
+                       store=tmp_path / "t.sqlite")
+    assert again.is_labeled(0) and again.value(0) == frozenset()
+    again.undo()
+    assert not again.is_labeled(0)
+    c = ClassSession(pd.DataFrame({"t": ["a"]}), text="t", classes=["k"])
+    assert c.submit() is None and not c.is_labeled() and c.store.count() == 0

@@ -163,6 +163,7 @@ class Labeler(w.VBox):
         if self.session.current is None:
             return
         self._commit_draft()
+        self.session.submit()  # an empty value submitted on purpose is a label: "no tags"
         self._advance()
 
     def _advance(self) -> None:
