@@ -3,7 +3,7 @@
 Usage::
 
     nblabel bench quality [--data ../shared/data] [--out-dir benchmarks/results]
-                          [--part lf|classification|boxes|all] [--seeds 3]
+                          [--part lf|classification|tags|boxes|all] [--seeds 3]
                           [--box-images 600]
 
 Parts (each writes ``quality-PART.json`` and the summary ``quality.md`` is rebuilt from
@@ -22,6 +22,9 @@ whichever JSON files exist):
     5% of labels flipped to another class; a review queue ``Review(where="model")`` with
     out-of-fold TF-IDF + logistic regression and confident learning. Precision/recall of
     its top-k (k = number of flips, and 2x), and of the confident-learning issue set.
+``tags``
+    madewithml multi-label: in 5% of projects one tag removed or one wrong tag added;
+    ``Review(where="model")`` with an out-of-fold :class:`~nblabel.models.text.TextTagModel`.
 ``boxes``
     ECUSTFD Pascal VOC boxes (a seeded sample of ``--box-images`` images). 5% of boxes
     perturbed: half get another class present in the data, half are moved or resized so
@@ -287,6 +290,67 @@ def run_classification(data: Path, seeds: Sequence[int], flip: float = 0.05
             "runs": runs, "mean": summary}
 
 
+# ---------------------------------------------------------------------------- tags
+def run_tags(data: Path, seeds: Sequence[int], flip: float = 0.05, min_count: int = 20
+             ) -> dict[str, Any]:
+    """Multi-label: all madewithml projects, tags with >= ``min_count`` projects (alias
+    mapping, parent closure); in 5% of projects one tag is removed (half) or a wrong one
+    added (half); ``Review(where="model")`` with out-of-fold ``TextTagModel``."""
+    from collections import Counter
+
+    from nblabel.models.text import TextTagModel
+    from nblabel.review import Review
+    from nblabel.session import TagSession
+    from nblabel.vocab import TagVocabulary
+
+    projects = json.loads((data / "madewithml" / "projects.json").read_text())
+    vocab = TagVocabulary.from_json(data / "madewithml" / "tags.json")
+    T = [vocab.normalize(r.get("tags", ()), on_unknown="ignore") for r in projects]
+    counts = Counter(t for ts in T for t in ts)
+    tags = sorted(t for t, c in counts.items() if c >= min_count)
+    T = [[t for t in ts if t in tags] for ts in T]
+    df0 = pd.DataFrame({"text": [_text(r) for r in projects]})
+    runs = []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        n = len(df0)
+        n_bad = round(flip * n)
+        bad = rng.choice(n, n_bad, replace=False)
+        labels = [list(t) for t in T]
+        for k, i in enumerate(bad):
+            if k % 2 == 0 and labels[i]:
+                labels[i].remove(rng.choice(labels[i]))
+            else:
+                labels[i].append(str(rng.choice([t for t in tags if t not in labels[i]])))
+        df = df0.copy()
+        s = TagSession(df, text="text", tags=tags, annotator="bench")
+        for i, ts in enumerate(labels):
+            s.set_tags(ts, i)
+        t0 = time.perf_counter()
+        model = TextTagModel(tags=tags, vocabulary=vocab, char_ngrams=None)
+        t = Review(s, where="model", model=model, random_state=seed).table
+        run: dict[str, Any] = {"seed": seed, "n_items": n, "n_tags": len(tags),
+                               "n_perturbed": n_bad,
+                               "seconds": round(time.perf_counter() - t0, 2)}
+        truth = {str(i) for i in bad}
+        order = list(t["item"])
+        for mult in (1, 2):
+            k = mult * n_bad
+            hit = len(set(order[:k]) & truth)
+            run[f"top{mult}k"] = {"k": k, "precision": hit / k, "recall": hit / n_bad}
+        issues = set(t.loc[t["score"] > 1, "item"])
+        run["cl_issues"] = {"n": len(issues),
+                            "precision": len(issues & truth) / max(len(issues), 1),
+                            "recall": len(issues & truth) / n_bad}
+        runs.append(run)
+        s.close()
+    summary = {f"{a}_{b}": float(np.mean([r[a][b] for r in runs]))
+               for a in ("top1k", "top2k", "cl_issues") for b in ("precision", "recall")}
+    return {"flip": flip, "min_count": min_count, "model": "TextTagModel (word n-grams, "
+            "alias mentions), 5-fold out-of-fold", "random_baseline_precision": flip,
+            "runs": runs, "mean": summary}
+
+
 # ---------------------------------------------------------------------------- boxes
 def _perturb(b: Any, rng: np.random.Generator, W: int, H: int, kind: str,
              classes: list[str]) -> Any:
@@ -456,6 +520,25 @@ def _markdown(out_dir: Path) -> str:
                          f"{m['cleanlab_issues_precision']:.3f} | "
                          f"{m['cleanlab_issues_recall']:.3f} |")
         lines.append("")
+    p = out_dir / "quality-tags.json"
+    if p.exists():
+        d = json.loads(p.read_text())
+        m = d["mean"]
+        n = d["runs"][0]
+        lines += [
+            f"## Planted label errors, multi-label tags ({d['date']})", "",
+            f"{n['n_items']} madewithml projects, {n['n_tags']} tags (>= {d['min_count']} "
+            f"projects), {n['n_perturbed']} projects ({d['flip']:.0%}) with one tag removed "
+            f"or one wrong tag added; {d['model']}; mean of {len(d['runs'])} seeds. Random "
+            f"order: precision {d['random_baseline_precision']:.2f}. The authors' own tags "
+            "are noisy (many true tags missing), so the queue also flags unplanted items; "
+            "precision against the planted errors alone is a lower bound.", "",
+            "| queue | precision | recall |", "|---|---|---|",
+            f"| top-k | {m['top1k_precision']:.3f} | {m['top1k_recall']:.3f} |",
+            f"| top-2k | {m['top2k_precision']:.3f} | {m['top2k_recall']:.3f} |",
+            f"| confident-learning issues | {m['cl_issues_precision']:.3f} | "
+            f"{m['cl_issues_recall']:.3f} |", "",
+        ]
     p = out_dir / "quality-boxes.json"
     if p.exists():
         d = json.loads(p.read_text())
@@ -489,6 +572,10 @@ def _markdown(out_dir: Path) -> str:
         "- The authors' tags miss many true tags, so precision against them is a lower "
         "bound; the alias functions' empirical accuracy ranges from 0.10 (`alias:inference`) "
         "to 0.97 (`alias:tensorflow`), which `lf_summary` shows after a few labels.",
+        "- Single-label planted errors are found well (top-k precision ~0.76, close to "
+        "cleanlab on the same probabilities); multi-label ones much less (~0.19): removing "
+        "or adding one tag among noisy author tags is a small signal, and confident "
+        "learning per tag flags about half of all projects as issues.",
         "- Box errors: the placement model is trained on nblabel's own random displacements "
         "of the labeled boxes, the same kind of error as the planted geometric ones (a "
         "wider range); real annotator errors may be subtler.",
@@ -504,19 +591,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="../shared/data")
     ap.add_argument("--out-dir", default="benchmarks/results")
-    ap.add_argument("--part", choices=["lf", "classification", "boxes", "all"], default="all")
+    ap.add_argument("--part", choices=["lf", "classification", "tags", "boxes", "all"],
+                    default="all")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--box-images", type=int, default=600)
     args = ap.parse_args(list(argv) if argv is not None else None)
     data, out = Path(args.data), Path(args.out_dir)
     seeds = list(range(args.seeds))
-    parts = ["lf", "classification", "boxes"] if args.part == "all" else [args.part]
+    parts = ["lf", "classification", "tags", "boxes"] if args.part == "all" else [args.part]
     for part in parts:
         t0 = time.perf_counter()
         if part == "lf":
             res = run_lf(data)
         elif part == "classification":
             res = run_classification(data, seeds)
+        elif part == "tags":
+            res = run_tags(data, seeds)
         else:
             res = run_boxes(data, seeds, args.box_images)
         res["wall_seconds"] = round(time.perf_counter() - t0, 1)
