@@ -572,8 +572,9 @@ def _markdown(out_dir: Path) -> str:
         "- The authors' tags miss many true tags, so precision against them is a lower "
         "bound; the alias functions' empirical accuracy ranges from 0.10 (`alias:inference`) "
         "to 0.97 (`alias:tensorflow`), which `lf_summary` shows after a few labels.",
-        "- Single-label planted errors are found well (top-k precision ~0.76, close to "
-        "cleanlab on the same probabilities); multi-label ones much less (~0.19): removing "
+        "- Single-label planted errors are found well (top-k precision ~0.76; the "
+        "confident-learning issue set is close to cleanlab's `find_label_issues` on the "
+        "same out-of-fold probabilities); multi-label ones much less (~0.19): removing "
         "or adding one tag among noisy author tags is a small signal, and confident "
         "learning per tag flags about half of all projects as issues.",
         "- Box errors: the placement model is trained on nblabel's own random displacements "
