@@ -4,11 +4,13 @@ SQLite store is checked afterwards from this process."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import expect
@@ -53,17 +55,33 @@ def wait_for(fn, timeout=20.0):
         time.sleep(0.25)
 
 
-def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
-    store = tmp_path / "app.sqlite"
+@contextlib.contextmanager
+def serve_app(tmp_path: Path, store: Path, annotator: str | None) -> Iterator[int]:
+    """``nblabel app notebooks/app.ipynb --store STORE`` on a free port; yields the port."""
     port = fx.free_port()
     env = fx.server_env(tmp_path)
-    env["NBLABEL_ANNOTATOR"] = ANNOTATOR
+    env.pop("NBLABEL_ANNOTATOR", None)
+    if annotator:
+        env["NBLABEL_ANNOTATOR"] = annotator
     log = open(tmp_path / "app.log", "w")  # noqa: SIM115 (closed below)
     cmd = [sys.executable, "-m", "nblabel.cli", "app", str(APP), "--port", str(port),
            "--no-browser", "--store", str(store), "--", "--Voila.port_retries=0"]
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
         fx.TIMINGS["nblabel app start"] = fx.wait_port(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
+    store = tmp_path / "app.sqlite"
+    with serve_app(tmp_path, store, ANNOTATOR) as port:
         t0 = time.time()
         page.goto(f"http://127.0.0.1:{port}/")
         canvas = page.locator(".nbl-canvas")
@@ -88,13 +106,6 @@ def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
         page.keyboard.press("n")  # next photo
         expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_2")
         assert not page.page_errors, page.page_errors
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
     app_log = (tmp_path / "app.log").read_text()
     assert "Voila" in app_log or "voila" in app_log, app_log[-2000:]
     assert f"127.0.0.1:{port}" in app_log, "the app must bind to 127.0.0.1 by default"
@@ -118,3 +129,27 @@ def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
                                                DRAWN)), row
     assert current == "apple002S_2", "the key press 'n' did not reach the kernel's cursor"
     assert os.path.exists(store)
+
+
+def test_app_asks_for_a_name(browser, page, tmp_path):
+    """Without $NBLABEL_ANNOTATOR each annotator types a name; two names get two different
+    photos (leases), both recorded in the store."""
+    from nblabel.assign import leases
+
+    store = tmp_path / "app.sqlite"
+    with serve_app(tmp_path, store, None) as port:
+        shown = []
+        for who in ("ana", "ben"):
+            page.goto(f"http://127.0.0.1:{port}/")
+            page.get_by_placeholder("your name").wait_for()
+            page.get_by_role("button", name="Start labeling").click()
+            expect(page.get_by_text("Please type your name first.")).to_be_visible()
+            page.get_by_placeholder("your name").fill(who)
+            page.get_by_role("button", name="Start labeling").click()
+            page.locator(".nbl-canvas").wait_for()
+            shown.append(page.locator(".nblabel-item-id").inner_text())
+        assert not page.page_errors, page.page_errors
+    assert shown[0] != shown[1], f"two annotators were served the same photo: {shown}"
+    with BoxSession(food_sample()[0], image="path", classes=CLASSES, store=str(store)) as s:
+        held = leases(s.store, s.task)
+    assert dict(zip(held["annotator"], held["item"])) == {"ana": shown[0], "ben": shown[1]}
