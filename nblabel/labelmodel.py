@@ -56,6 +56,14 @@ class _Base:
     def fit_predict_proba(self, votes: Votes) -> np.ndarray:
         return self.fit(votes).predict_proba(votes)  # type: ignore[attr-defined]
 
+    def suggest(self, session: Any, votes: Votes, *, threshold: float = 0.5,
+                only_unlabeled: bool = True) -> int:
+        """Offer this model's combined labels to ``session`` (see :func:`push_suggestions`);
+        returns the number of suggestions made."""
+        P = self.predict_proba(votes)  # type: ignore[attr-defined]
+        return push_suggestions(session, votes, P, threshold=threshold,
+                                only_unlabeled=only_unlabeled)
+
     def predict(self, votes: Votes, *, threshold: float = 0.5) -> list[Any]:
         """Single-label: the most probable class (``None`` for rows without votes).
         Multi-label: the sorted list of tags with probability ``>= threshold``."""

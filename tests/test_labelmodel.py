@@ -195,3 +195,7 @@ def test_push_suggestions_to_sessions():
     assert sug.value == frozenset({"3d", "cv"}) and sug.score == pytest.approx(0.6)
     ts.accept(0, "0")
     assert tdf.at[0, "tags"] == ["3d", "cv"]
+    # a fitted model suggests directly; labeled rows are left alone
+    assert MajorityVote().fit(TV).suggest(ts, TV) == 1  # row 1 ("cv" voted); row 0 labeled
+    (sug,) = ts.suggestions("1")
+    assert sug.value == frozenset({"cv"}) and sug.score == 1.0 and sug.source == "rule"
