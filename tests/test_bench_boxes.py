@@ -30,7 +30,8 @@ def test_bench_boxes_end_to_end(shared_data, tmp_path):
     out = tmp_path / "r.json"
     argv = ["--images", str(root / "JPEGImages"), "--annotations", str(root / "Annotations"),
             "--classes-from-filename", "--accept-iou", "0.5", "--out", str(out),
-            "--groups", "4", "--seed-groups", "1", "--first-train", "5", "--steps", "30",
+            "--groups", "4", "--seed-groups", "1", "--seed-images", "6", "--first-train", "5",
+            "--steps", "30",
             "--retrain-steps", "10", "--max-side", "160", "--throughput-steps", "6",
             "--cores", "2"]
     assert bench.main(argv) == 0

@@ -55,6 +55,9 @@ from nblabel.suggest.tracker import TrackParams, propagate
 
 __all__ = ["main", "run"]
 
+# Idle OpenMP threads sleep instead of spinning (set before torch is imported).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 _CLASS_RE = re.compile(r"^(.*?)\d{3}")
 _GROUP_RE = re.compile(r"\s*\(\s*(\d+)\s*\)\s*$")
 _IMG_EXT = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -466,6 +469,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Run the benchmark for parsed arguments; returns the result dict."""
     global _ITEMS
     t0, c0 = time.perf_counter(), _cpu()
+    load_avg_start = os.getloadavg()
     items = _subset(_collect(args), args)
     if not items:
         sys.exit("no images with a matching VOC file and target box")
@@ -503,6 +507,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.throughput_steps:
         result["tracker_throughput"] = throughput(args.throughput_steps,
                                                   TrackParams(args.tracker, max_side=None))
+    result["load_average_start"] = [round(v, 2) for v in load_avg_start]
+    result["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    result["note"] = ("seconds are wall time on a machine shared with other jobs (see "
+                      "load_average_*); cpu_seconds count this process and its workers")
     write_json(args.out, result)
     return result
 

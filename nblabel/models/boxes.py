@@ -29,6 +29,10 @@ __all__ = ["BoxModel"]
 
 
 def _torch() -> Any:
+    # Idle OpenMP threads sleep instead of spinning: on a busy machine (or a notebook
+    # kernel sharing its cores with the browser) spinning threads made training 10-20x
+    # slower here. Only effective when torch is first imported here.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import torch
     except ImportError as e:  # pragma: no cover - depends on the environment
