@@ -5,6 +5,7 @@ public API (``nblabel.__all__``)."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import re
 from pathlib import Path
@@ -20,6 +21,7 @@ PAGES = [ROOT / "README.md", *(p for p in DOCS if p.name != "HELPERS.md")]
 DOTTED = re.compile(r"(?<![\w./-])nblabel(?:\.[A-Za-z_]\w*)+")
 FROM_IMPORT = re.compile(r"from[ \t]+(nblabel(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[\w \t,]+)")
 LINK = re.compile(r"\]\(([^)\s]+)\)")
+PY_BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 
 def resolve(dotted: str) -> object:
@@ -93,3 +95,12 @@ def test_api_page_lists_the_public_api() -> None:
     listed = references(text)
     missing = [n for n in nblabel.__all__ if n != "__version__" and f"nblabel.{n}" not in listed]
     assert not missing, f"docs/api.md does not list: {missing}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_python_examples_parse(page: Path) -> None:
+    for i, block in enumerate(PY_BLOCK.findall(page.read_text())):
+        try:
+            ast.parse(block)
+        except SyntaxError as e:
+            pytest.fail(f"{page.name}, python block {i + 1}: {e}\n{block}")

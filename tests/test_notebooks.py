@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -61,6 +62,11 @@ def test_committed_without_outputs(path: Path) -> None:
     dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
              and (c.outputs or c.execution_count is not None)]
     assert not dirty, f"{path.name}: clear the outputs of cells {dirty} before committing"
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for target in re.findall(r"\]\(([^)\s]+)\)", cell.source):
+                if "://" not in target and not target.startswith("#"):
+                    assert (path.parent / target).exists(), f"{path.name} links to {target}"
     first = nb.cells[0]
     assert first.cell_type == "markdown" and first.source.startswith("# "), (
         f"{path.name} must open with a Markdown title and what the reader will learn")
