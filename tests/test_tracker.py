@@ -177,3 +177,31 @@ def test_background_job_reraises_errors():
                             processes=1, progress=False)
     with pytest.raises(ImageError):
         job.result(timeout=30)
+
+
+def test_suggest_from_tracker_feeds_a_box_session(tmp_path):
+    import pandas as pd
+
+    from nblabel.session import BoxSession
+    from nblabel.suggest.tracker import suggest_from_tracker
+
+    rows = []
+    truth = {}
+    for g in range(2):
+        frames, boxes = _scene(4, seed=g)
+        for i, (f, b) in enumerate(zip(frames, boxes)):
+            p = tmp_path / f"g{g}_{i}.png"
+            cv2.imwrite(str(p), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+            rows.append({"path": str(p), "group": f"g{g}"})
+            truth[f"r{g}{i}"] = b
+    df = pd.DataFrame(rows, index=[f"r{g}{i}" for g in range(2) for i in range(4)])
+    s = BoxSession(df, image="path", classes=["sq"], group="group")
+    s.set_boxes([truth["r00"]], key="r00")
+    n = suggest_from_tracker(s, processes=1)
+    assert n == 3  # group g1 has no keyframe: nothing to propagate there
+    for k in ("r01", "r02", "r03"):
+        (sug,) = s.suggestions(k)
+        assert sug.source == "tracker" and sug.value[0].iou(truth[k]) > 0.7
+    assert s.suggestions("r10") == []
+    s.accept(key="r01")
+    assert s.value("r01")[0].iou(truth["r01"]) > 0.7
