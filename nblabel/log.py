@@ -52,6 +52,7 @@ class LabelLog:
         self.redo_stack: dict[str, list[int]] = defaultdict(list)
         self.by_id: dict[int, LabelEvent] = {}
         self.skipped: set[str] = set()
+        self.sent_back: set[str] = set()
         self.last_item: dict[str, str] = {}
         self.n_events = 0
 
@@ -80,7 +81,7 @@ class LabelLog:
     def replay(self, events: Iterable[LabelEvent]) -> None:
         """Apply many stored events (opening a store): plain labels take a fast path."""
         values, by_id, undo, redo = self.values, self.by_id, self.undo_stack, self.redo_stack
-        skipped, last_item = self.skipped, self.last_item
+        skipped, last_item, sent_back = self.skipped, self.last_item, self.sent_back
         n = 0
         for ev in events:
             if ev.action == "label" and ev.ref is None:
@@ -93,6 +94,8 @@ class LabelLog:
                     r.clear()
                 if skipped:
                     skipped.discard(ev.item)
+                if sent_back:
+                    sent_back.discard(ev.item)
                 last_item[ev.annotator] = ev.item
             else:
                 self.apply(ev)
@@ -110,6 +113,7 @@ class LabelLog:
             self.undo_stack[ev.annotator].append(ev.id)
             self.redo_stack[ev.annotator].clear()
             self.skipped.discard(ev.item)
+            self.sent_back.discard(ev.item)
             self.last_item[ev.annotator] = ev.item
             return [ev.item]
         if action == "suggest":
@@ -151,6 +155,12 @@ class LabelLog:
                 self.values[target.item].append(target)
             self._resolve(target)
             return [target.item]
+        if action == "review":  # a sent-back label needs its annotator again
+            if ev.status == "sent_back":
+                self.sent_back.add(ev.item)
+            else:
+                self.sent_back.discard(ev.item)
+            return [ev.item]
         if action == "skip":
             self.skipped.add(ev.item)
             return [ev.item]

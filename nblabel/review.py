@@ -417,10 +417,7 @@ class Review:
         s = self.session
         payload = {"decision": decision, "note": note, "reasons": self._reasons(k),
                    "value": s._encode(s.value(k))}
-        ev = LabelEvent.make(s.task, k, "review", _STATUS[decision], source="human",
-                             annotator=self.reviewer, payload=payload, ref=ref)
-        stored = s.store.append(ev)
-        s._notify("value", k)
+        stored = s.record_review(k, _STATUS[decision], payload, reviewer=self.reviewer, ref=ref)
         if k == self.current:
             self.next()
         return stored

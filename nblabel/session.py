@@ -173,8 +173,9 @@ class LabelSession:
             payloads = json.loads("[" + ",".join(ev.payload_json for ev in current) + "]")
         except ValueError:  # a corrupt payload: let the event name itself in the error
             payloads = [ev.payload for ev in current]
-        for pos, payload in zip(labeled_positions, payloads):
-            self._done[pos] = True
+        sent_back = self.log.sent_back
+        for pos, ev, payload in zip(labeled_positions, current, payloads):
+            self._done[pos] = ev.item not in sent_back
             cells[pos] = self._cell(self._decode(payload))
         self.df[self.column] = pd.Series(cells, index=self.df.index, dtype=object)
         self._col_pos = int(self.df.columns.get_loc(self.column))
@@ -342,6 +343,16 @@ class LabelSession:
         """Remove an item's label (undoable)."""
         self.set_value(self._empty(), key)
 
+    def record_review(
+        self, key: Any, status: str, payload: Any, *, reviewer: str, ref: int | None = None
+    ) -> LabelEvent:
+        """Log a reviewer's decision on an item's label (``approved``, ``accepted`` for a
+        fix, ``sent_back``). A sent-back item is served again by :meth:`next` until it is
+        labeled anew; see :class:`nblabel.review.Review`."""
+        return self._record(
+            self._key(key), "review", status, payload, ref=ref, annotator=reviewer
+        )
+
     def _record(
         self,
         key: str,
@@ -351,6 +362,7 @@ class LabelSession:
         *,
         source: str = "human",
         ref: int | None = None,
+        annotator: str | None = None,
     ) -> LabelEvent:
         event = LabelEvent.make(
             self.task,
@@ -358,7 +370,7 @@ class LabelSession:
             action,
             status,
             source=source,
-            annotator=self.annotator,
+            annotator=annotator or self.annotator,
             payload=payload,
             ref=ref,
         )
@@ -381,7 +393,7 @@ class LabelSession:
         if pos < 0:
             return
         labeled = self.log.is_labeled(key)
-        self._done[pos] = labeled
+        self._done[pos] = labeled and key not in self.log.sent_back
         cell = self._cell(self.value(key)) if labeled else None
         self.df.iat[pos, self._col_pos] = cell
 

@@ -268,3 +268,23 @@ def test_submit_records_an_empty_label_on_purpose(tmp_path):
     assert not again.is_labeled(0)
     c = ClassSession(pd.DataFrame({"t": ["a"]}), text="t", classes=["k"])
     assert c.submit() is None and not c.is_labeled() and c.store.count() == 0
+
+
+def test_sent_back_item_is_served_again_until_relabeled(tmp_path):
+    df = pd.DataFrame({"t": ["a", "b", "c"]})
+    path = tmp_path / "rv.sqlite"
+    s = ClassSession(df, text="t", classes=["k", "m"], store=path, annotator="ann")
+    for _ in range(3):
+        s.set_label("k")
+        s.next()
+    assert s.progress.done == 3
+    ev = s.record_review(1, "sent_back", {"note": "look again"}, reviewer="rev")
+    assert ev.annotator == "rev" and ev.action == "review"
+    assert s.progress.done == 2 and df.at[1, "label"] == "k"  # the value stays visible
+    assert s.next().key == "1"
+    s.close()
+    again = ClassSession(df, text="t", classes=["k", "m"], store=path, annotator="ann")
+    assert again.progress.done == 2 and again.current.key == "1"
+    again.set_label("m")
+    assert again.progress.done == 3
+    again.close()
