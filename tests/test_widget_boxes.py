@@ -162,6 +162,18 @@ def test_failing_user_callback_is_shown_not_swallowed(app):
     assert len(app.session.value()) == 1  # the action itself is kept
 
 
+def test_action_uses_the_selection_sent_with_it(app):
+    draw(app, (1, 1, 9, 9))
+    draw(app, (20, 20, 40, 40))
+    app.canvas.selection = {}  # the trait sync of the click has not arrived yet
+    app.handle({"kind": "action", "action": "delete",
+                "selection": {"type": "box", "index": 0, "box": 0}})
+    assert [coords(b) for b in app.session.value()] == [(20, 20, 40, 40)]
+    app.handle({"kind": "action", "action": "class_2",
+                "selection": {"type": "box", "index": 0}})
+    assert app.session.value()[0].label == "dog"
+
+
 def test_text_is_escaped(app):
     key(app, "class_3")
     draw(app, (1, 1, 9, 9))

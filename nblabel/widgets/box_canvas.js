@@ -106,7 +106,7 @@ function render({ model, el: host }) {
   let view = { zoom: 1, panX: 0, panY: 0 };
   let bitmap = null, bitmapItem = null, decodedImage = null, decodeSeq = 0, decoding = false;
   // (bitmaps are not closed by hand: the cache may still hold them; GC frees them)
-  let boxes = [], suggestions = [], selection = {};
+  let boxes = [], suggestions = [], selection = model.get("selection") || {};
   let drag = null, spaceDown = false, pointer = null;
 
   const IW = () => model.get("image_width") || (bitmap ? bitmap.width : W);
@@ -241,7 +241,7 @@ function render({ model, el: host }) {
       item.append(sw, el("span", "nbl-legend-key", i < 9 ? String(i + 1) : ""), el("span", "", c));
       item.title = i < 9 ? `press ${i + 1} or click: new boxes (and the selected one) get class ${c}` : c;
       if (i < 9) item.addEventListener("click", () => {
-        model.send({ kind: "action", action: `class_${i + 1}` });
+        send({ kind: "action", action: `class_${i + 1}`, selection });
         root.focus({ preventScroll: true });
       });
       legend.append(item);
@@ -298,7 +298,10 @@ function render({ model, el: host }) {
   function sync() {
     boxes = (model.get("boxes") || []).map((b) => ({ ...b }));
     suggestions = (model.get("suggestions") || []).map((s) => ({ ...s, boxes: (s.boxes || []).map((b) => ({ ...b })) }));
-    selection = model.get("selection") || {};
+    // the selection is the browser's (kernel choices arrive as "select" messages); drop
+    // it when its box is gone
+    if ((selection.type === "box" && !boxes[selection.index]) ||
+        (selection.type === "suggestion" && !suggestions[selection.index])) selection = {};
     const img = model.get("image");
     const item = model.get("item");
     if (item !== confirmedItem) { confirmedItem = item; measure("confirm", { item }); }
@@ -383,10 +386,22 @@ function render({ model, el: host }) {
     if (idle) root.focus({ preventScroll: true });
   }
 
+  // selSeq counts the user's selection changes; every message carries it and the kernel's
+  // "select" answers echo it, so an answer to an older message never overrides a newer click
+  let selSeq = 0;
+  const send = (msg) => model.send({ ...msg, seq: selSeq });
   function select(sel) {
+    selSeq++;
     selection = sel || {};
     model.set("selection", selection);
     model.save_changes();
+    drawBoxes(); updateStatus();
+  }
+  function onMessage(msg) {
+    if (!msg || msg.kind !== "select") return;
+    if (msg.seq != null && msg.seq < selSeq) return; // the user selected something since
+    selection = msg.selection || {};
+    model.set("selection", selection); // the kernel has it already: no save
     drawBoxes(); updateStatus();
   }
 
@@ -396,10 +411,10 @@ function render({ model, el: host }) {
     const [x0, y0, x1, y1] = box;
     if (target.type === "box") {
       Object.assign(boxes[target.index], { x0, y0, x1, y1 });
-      model.send({ kind: "update", index: target.index, box });
+      send({ kind: "update", index: target.index, box });
     } else {
       Object.assign(suggestions[target.index].boxes[target.box], { x0, y0, x1, y1 });
-      model.send({ kind: "edit_suggestion", index: target.index, box_index: target.box, box });
+      send({ kind: "edit_suggestion", index: target.index, box_index: target.box, box });
     }
   }
 
@@ -475,7 +490,8 @@ function render({ model, el: host }) {
         const box = r.map(r2);
         boxes.push({ label: model.get("active_class"), x0: box[0], y0: box[1], x1: box[2], y1: box[3] });
         selection = { type: "box", index: boxes.length - 1 };
-        model.send({ kind: "draw", box });
+        selSeq++;
+        send({ kind: "draw", box });
       } else if (!d.moved) {
         select({});
       }
@@ -493,7 +509,7 @@ function render({ model, el: host }) {
     if (hit && objs[hit[0]].type === "suggestion") {
       const o = objs[hit[0]];
       select({ type: o.type, index: o.index, box: o.box });
-      model.send({ kind: "action", action: "accept" });
+      send({ kind: "action", action: "accept", selection });
     }
   }
 
@@ -537,8 +553,9 @@ function render({ model, el: host }) {
       drawBoxes();
       return;
     }
+    const sel = selection; // sent along: the trait sync of a click can arrive later
     if (action === "next" || action === "skip") predictNext();
-    model.send({ kind: "action", action });
+    send({ kind: "action", action, selection: sel });
   }
 
   function onKey(e) {
@@ -571,7 +588,7 @@ function render({ model, el: host }) {
   help.addEventListener("click", () => { help.hidden = true; });
 
   const onSize = () => { resize(); fit(); drawAll(); };
-  const names = ["boxes", "suggestions", "selection", "image", "image_slot", "item", "revision",
+  const names = ["boxes", "suggestions", "image", "image_slot", "item", "revision",
     "active_class", "classes", "colors", "notice"];
   for (const n of names) model.on("change:" + n, queueSync);
   model.on("change:width", onSize);
@@ -579,6 +596,7 @@ function render({ model, el: host }) {
   model.on("change:help", buildHelp);
   model.on("change:slot_0", onSlots);
   model.on("change:slot_1", onSlots);
+  model.on("msg:custom", onMessage);
 
   resize();
   onSlots();
@@ -592,6 +610,7 @@ function render({ model, el: host }) {
     model.off("change:help", buildHelp);
     model.off("change:slot_0", onSlots);
     model.off("change:slot_1", onSlots);
+    model.off("msg:custom", onMessage);
   };
 }
 

@@ -15,7 +15,8 @@ Messages from the browser (``content["kind"]``):
 ``update``          ``{"index": i, "box": [...]}`` box ``i`` moved or resized (or nudged)
 ``edit_suggestion`` ``{"index": s, "box_index": j, "box": [...]}`` a suggestion's box edited
 ``select``          ``{"selection": {...}}`` the selected box / suggestion changed
-``action``          ``{"action": name}`` a key or legend action (``next``, ``accept`` ...)
+``action``          ``{"action": name, "selection": {...}}`` a key or legend action (``next``,
+                    ``accept`` ...) with the selection at the time of the key press
 """
 
 from __future__ import annotations

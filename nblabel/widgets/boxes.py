@@ -208,7 +208,7 @@ class BoxLabeler:
             if (sel.get("type") == "box" and sel.get("index", 0) >= len(boxes)) or (
                 sel.get("type") == "suggestion" and sel.get("index", 0) >= len(sugg)
             ):
-                c.selection = {}
+                self._select({})
             c.revision += 1
         self.controls.set_picked(s.active_class)
 
@@ -242,7 +242,7 @@ class BoxLabeler:
                 c.image_height = img.height
             c.item = "" if item is None else item.key
             c.notice = notice if item is not None else "nothing to label"
-            c.selection = {}
+            self._select({})
             self._push()
         if item is not None:
             upcoming = self._upcoming()
@@ -304,6 +304,11 @@ class BoxLabeler:
         Errors go to the message area; the browser then redraws the kernel's state."""
         self.controls.clear_message()
         ok = False
+        # the selection when the key was pressed: the trait sync can arrive later (the
+        # front end throttles state updates, custom messages are not throttled)
+        sel = msg.get("selection")
+        self._msg_selection = sel if isinstance(sel, dict) else None
+        self._msg_seq = msg.get("seq")
         try:
             self._dispatch(msg)
             ok = True
@@ -311,6 +316,8 @@ class BoxLabeler:
             log.warning("nblabel: %s failed", msg.get("kind"), exc_info=True)
             self.controls.show_error(e)
         finally:
+            self._msg_selection = None
+            self._msg_seq = None
             if not ok:
                 self._push()
 
@@ -320,7 +327,7 @@ class BoxLabeler:
         if kind == "draw":
             x0, y0, x1, y1 = (float(v) for v in msg["box"])
             s.draw_box(x0, y0, x1, y1, label=s.active_class)
-            self.canvas.selection = {"type": "box", "index": len(s.value()) - 1}
+            self._select({"type": "box", "index": len(s.value()) - 1})
         elif kind == "update":
             x0, y0, x1, y1 = (float(v) for v in msg["box"])
             s.update_box(int(msg["index"]), x0=x0, y0=y0, x1=x1, y1=y1)
@@ -342,10 +349,26 @@ class BoxLabeler:
         boxes[box_index] = boxes[box_index].replace(**changes)
         n_before = len(s.value())
         s.accept(index, value=boxes)
-        self.canvas.selection = {"type": "box", "index": n_before + box_index}
+        self._select({"type": "box", "index": n_before + box_index})
+
+    def _select(self, selection: dict[str, Any]) -> None:
+        """Tell the browser what to select. The browser owns the ``selection`` trait (it
+        syncs clicks to the kernel); the kernel's choice (after a draw, an accept, a
+        delete) goes as a message carrying the browser's selection counter of the message
+        it answers (the browser ignores it if the user selected something since), and the
+        trait is set here without echoing it back, so the two writers never race."""
+        c = self.canvas
+        with c._lock_property(selection=selection):
+            c.selection = selection
+        c.send({"kind": "select", "selection": selection,
+                "seq": getattr(self, "_msg_seq", None)})
+
+    def _selection(self) -> dict[str, Any]:
+        sel = getattr(self, "_msg_selection", None)
+        return self.canvas.selection if sel is None else sel
 
     def _selected(self, kind: str) -> int | None:
-        sel = self.canvas.selection
+        sel = self._selection()
         return int(sel["index"]) if sel.get("type") == kind and "index" in sel else None
 
     def _act(self, action: str) -> None:
@@ -364,13 +387,13 @@ class BoxLabeler:
             i = self._selected("suggestion") or 0
             n_before = len(s.value())
             s.accept(i)
-            self.canvas.selection = {"type": "box", "index": n_before}
+            self._select({"type": "box", "index": n_before})
         elif action == "accept_all":
             s.accept_all()
-            self.canvas.selection = {}
+            self._select({})
         elif action == "reject":
             s.reject(self._selected("suggestion") or 0)
-            self.canvas.selection = {}
+            self._select({})
         elif action == "delete":
             box = self._selected("box")
             if box is not None:
@@ -379,7 +402,7 @@ class BoxLabeler:
                 s.reject(self._selected("suggestion"))
             else:
                 raise InputError("select a box first (click it or press Tab), then delete")
-            self.canvas.selection = {}
+            self._select({})
         elif action.startswith("class_"):
             n = int(action.split("_", 1)[1])
             if not 1 <= n <= len(s.classes):
@@ -392,7 +415,7 @@ class BoxLabeler:
         """Make ``label`` the class of new boxes and of the selected box."""
         s = self.session
         s.active_class = label
-        sel = self.canvas.selection
+        sel = self._selection()
         if sel.get("type") == "box":
             s.set_box_class(int(sel["index"]), label)
         elif sel.get("type") == "suggestion":

@@ -192,6 +192,24 @@ def test_voila(voila, page, notebook_dir, tmp_path, write_notebook, screenshot):
     # keys keep working after a button click moved to the next item (focus comes back)
     page.locator(".nblabel-btn-submit").click()
     expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_2")
+    # on the second item: move by the inside, resize by a corner, wheel zoom, Tab + Delete
+    drag(page, canvas, (100, 100), (200, 180))
+    drag(page, canvas, (150, 140), (170, 150))  # move: (120, 110, 220, 190)
+    drag(page, canvas, (120, 110), (100, 100))  # north-west corner: (100, 100, 220, 190)
+    status = page.locator(".nbl-status")
+    canvas.hover(position={"x": 300, "y": 300})
+    page.mouse.wheel(0, -300)  # focused: the wheel zooms about the pointer
+    expect(status).not_to_contain_text("zoom 117%")
+    page.keyboard.press("0")
+    expect(status).to_contain_text("zoom 117%")
+    drag(page, canvas, (300, 300), (350, 350))
+    expect(status).to_contain_text("2 boxes")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Tab")  # select box 1, then box 2
+    page.keyboard.press("Tab")
+    expect(status).to_contain_text("selected: box 2")
+    page.keyboard.press("Delete")
+    expect(status).to_have_text("zoom 117% · 1 box")
     page.keyboard.press("p")
     expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_1")
     # the kernel's truth: reopen the SQLite store from this process
@@ -201,15 +219,17 @@ def test_voila(voila, page, notebook_dir, tmp_path, write_notebook, screenshot):
     def reopened():
         with BoxSession(df, image="path", classes=CLASSES, store=store) as s:
             labels = s.labels
-            return (labels, len(s.suggestions("apple002S_1"))) if len(labels) == 1 else None
+            return (labels, len(s.suggestions("apple002S_1"))) if len(labels) == 2 else None
 
     got = wait_for(reopened)
     assert got, "the store did not get the labels"
     labels, pending = got
-    (row,) = labels.to_dict("records")
+    (row,) = labels[labels["item"] == "apple002S_1"].to_dict("records")
     assert row["item"] == "apple002S_1" and row["label"] == "banana"
     assert close(coords(row), NUDGED)
     assert pending == 1
     (cell,) = df.loc["apple002S_1", "boxes"]
     assert cell["label"] == "banana"
+    (second,) = df.loc["apple002S_2", "boxes"]
+    assert close(coords(second), (100, 100, 220, 190)), second
     assert json.dumps(page.page_errors) == "[]"
