@@ -174,6 +174,15 @@ def test_action_uses_the_selection_sent_with_it(app):
     assert app.session.value()[0].label == "dog"
 
 
+def test_submit_marks_an_empty_image_done(app, frame):
+    key(app, "submit")
+    assert app.canvas.item == "a1"
+    assert app.session.is_labeled("a0") and frame.loc["a0", "boxes"] == []
+    app.controls.buttons["submit"].click()
+    assert app.canvas.item == "a2" and app.session.is_labeled("a1")
+    assert app.canvas.keymap["Shift+Enter"] == "submit"
+
+
 def test_text_is_escaped(app):
     key(app, "class_3")
     draw(app, (1, 1, 9, 9))

@@ -359,6 +359,7 @@ function render({ model, el: host }) {
     showing = null;
     const newItem = item !== bitmapItem;
     bitmapItem = item;
+    if (newItem) selection = {};
     if (newItem || !view.zoom) fit();
     drawAll();
     measure("image", { item });
@@ -554,7 +555,7 @@ function render({ model, el: host }) {
       return;
     }
     const sel = selection; // sent along: the trait sync of a click can arrive later
-    if (action === "next" || action === "skip") predictNext();
+    if (action === "next" || action === "skip" || action === "submit") predictNext();
     send({ kind: "action", action, selection: sel });
   }
 

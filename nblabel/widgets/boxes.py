@@ -30,6 +30,7 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "next": ("next item", ("n", "PageDown")),
     "previous": ("previous item", ("p", "PageUp")),
     "skip": ("skip this item (it comes back last)", ("s",)),
+    "submit": ("done with this item, even with no boxes: next item", ("Shift+Enter",)),
     "accept": ("accept the selected (or best) suggestion", ("Enter",)),
     "accept_all": ("accept all suggestions", ("a",)),
     "reject": ("reject the selected (or best) suggestion", ("r",)),
@@ -146,7 +147,8 @@ class BoxLabeler:
             width=int(width),
             height=int(height),
         )
-        self.controls = Controls(session, picker=session.classes, on_pick=self._pick_class)
+        self.controls = Controls(session, picker=session.classes, on_pick=self._pick_class,
+                                 on_submit=self._submit)
         self.controls.add_button("accept", "✓ Accept", lambda: self._act("accept"),
                                  "accept the selected (or best) suggestion (Enter)")
         self.controls.add_button("accept_all", "✓✓ Accept all", lambda: self._act("accept_all"),
@@ -242,7 +244,7 @@ class BoxLabeler:
                 c.image_height = img.height
             c.item = "" if item is None else item.key
             c.notice = notice if item is not None else "nothing to label"
-            self._select({})
+            self._select({}, send=False)  # the browser clears it on a new item itself
             self._push()
         if item is not None:
             upcoming = self._upcoming()
@@ -340,6 +342,13 @@ class BoxLabeler:
         else:
             raise InputError(f"unknown message from the browser: {kind!r}")
 
+    def _submit(self) -> None:
+        """Mark the current item done (an image with no boxes is a label too), go on."""
+        s = self.session
+        if hasattr(s, "submit"):
+            s.submit()
+        s.next()
+
     def _accept_edited(self, index: int, box_index: int, **changes: Any) -> None:
         s = self.session
         pending = s.suggestions()
@@ -351,7 +360,7 @@ class BoxLabeler:
         s.accept(index, value=boxes)
         self._select({"type": "box", "index": n_before + box_index})
 
-    def _select(self, selection: dict[str, Any]) -> None:
+    def _select(self, selection: dict[str, Any], send: bool = True) -> None:
         """Tell the browser what to select. The browser owns the ``selection`` trait (it
         syncs clicks to the kernel); the kernel's choice (after a draw, an accept, a
         delete) goes as a message carrying the browser's selection counter of the message
@@ -360,8 +369,9 @@ class BoxLabeler:
         c = self.canvas
         with c._lock_property(selection=selection):
             c.selection = selection
-        c.send({"kind": "select", "selection": selection,
-                "seq": getattr(self, "_msg_seq", None)})
+        if send:
+            c.send({"kind": "select", "selection": selection,
+                    "seq": getattr(self, "_msg_seq", None)})
 
     def _selection(self) -> dict[str, Any]:
         sel = getattr(self, "_msg_selection", None)
@@ -373,8 +383,10 @@ class BoxLabeler:
 
     def _act(self, action: str) -> None:
         s = self.session
-        if action in ("next", "submit"):
+        if action == "next":
             s.next()
+        elif action == "submit":
+            self._submit()
         elif action == "previous":
             s.previous()
         elif action == "skip":
