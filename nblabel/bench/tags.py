@@ -267,6 +267,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mention-weight", type=float, default=None,
                    help="override TextTagModel.mention_weight (0 = no mention features)")
     p.add_argument("--char-ngrams", choices=("on", "off"), default="on")
+    p.add_argument("--threshold", default=None,
+                   help="override TextTagModel.threshold: a number or 'auto' (calibrated)")
     p.add_argument("--scale", action="store_true", help="time reordering a large pool")
     p.add_argument("--scale-n", type=int, default=100_000)
     p.add_argument("--split-time", type=Path, metavar="PROJECTS",
@@ -303,6 +305,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     model_params: dict[str, Any] = {}
     if args.mention_weight is not None:
         model_params["mention_weight"] = args.mention_weight
+    if args.threshold is not None:
+        model_params["threshold"] = (
+            "auto" if args.threshold == "auto" else float(args.threshold)
+        )
     if args.char_ngrams == "off":
         model_params["char_ngrams"] = None
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
