@@ -104,3 +104,21 @@ def test_python_examples_parse(page: Path) -> None:
             ast.parse(block)
         except SyntaxError as e:
             pytest.fail(f"{page.name}, python block {i + 1}: {e}\n{block}")
+
+
+def test_key_tables_match_the_keymaps() -> None:
+    """docs/boxes.md and docs/tags.md list every default key of the widgets."""
+    from nblabel.widgets.boxes import ACTIONS
+    from nblabel.widgets.tags import DEFAULT_KEYMAP
+
+    boxes = (ROOT / "docs" / "boxes.md").read_text()
+    missing = []
+    for action, (_desc, keys) in ACTIONS.items():
+        if action.startswith("class_") or "Arrow" in "".join(keys):
+            continue  # documented as "1 ... 9" and "arrow keys"
+        missing += [f"{action}: {k}" for k in keys if f"`{k}`" not in boxes]
+    assert "`1` ... `9`" in boxes and "arrow keys" in boxes
+    tags = (ROOT / "docs" / "tags.md").read_text()
+    missing += [f"tags: {k}" for k, a in DEFAULT_KEYMAP.items()
+                if not a.startswith("pick:") and f"`{k}`" not in tags]
+    assert not missing, f"keys missing from the docs: {missing}"
