@@ -88,6 +88,9 @@ class LabelSession:
 
     kind: ClassVar[str] = "value"
     default_column: ClassVar[str] = "label"
+    #: labels/hour needs this many labels, measured over at least this many seconds
+    RATE_MIN_LABELS: ClassVar[int] = 3
+    RATE_MIN_WINDOW: ClassVar[float] = 60.0
 
     def __init__(
         self,
@@ -496,13 +499,17 @@ class LabelSession:
     # -- reporting --------------------------------------------------------------------------
     @property
     def progress(self) -> Progress:
-        """Labeled items, labels per hour (last hour of this session), estimated time left."""
+        """Labeled items, labels per hour (last hour of this session), estimated time left.
+
+        The rate is measured over at least :attr:`RATE_MIN_WINDOW` seconds and needs
+        :attr:`RATE_MIN_LABELS` labels, so two quick labels do not promise 25,000 an hour.
+        """
         done, total = int(self._done.sum()), len(self.items)
         now = time.time()
         recent = [t for t in self._label_times if now - t <= 3600]
         per_hour = 0.0
-        if len(recent) >= 2:
-            span = max(now - recent[0], 1.0)
+        if len(recent) >= self.RATE_MIN_LABELS:
+            span = max(now - recent[0], self.RATE_MIN_WINDOW)
             per_hour = len(recent) / span * 3600
         remaining = (total - done) / per_hour * 3600 if per_hour > 0 else None
         return Progress(done, total, per_hour, remaining)

@@ -29,3 +29,17 @@ def shared_data() -> Path:
     """Path of ../shared/data (real data sets); skips locally when absent."""
     require(SHARED_DATA.is_dir(), f"shared data sets not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (NBLABEL_STRICT=1) a skip is a failure, whatever raised it (importorskip
+    included), unless the test is marked ``allow_skip``: nothing that should run may
+    silently not run."""
+    outcome = yield
+    report = outcome.get_result()
+    allowed = item.get_closest_marker("allow_skip") is not None
+    if STRICT and report.skipped and not hasattr(report, "wasxfail") and not allowed:
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped in strict mode (CI): {reason}"

@@ -44,6 +44,7 @@ def test_core_imports_with_widget_libraries_blocked():
 
 
 def test_blocker_really_blocks():
-    out = subprocess.run([sys.executable, "-c", PROGRAM.replace("for mod in", "import ipywidgets\nfor mod in")],
+    program = PROGRAM.replace("for mod in", "import ipywidgets\nfor mod in")
+    out = subprocess.run([sys.executable, "-c", program],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "blocked import of ipywidgets" in out.stderr

@@ -9,7 +9,7 @@ from nblabel.images import encode_for_display, image_size, load_image, thumbnail
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(ImageError, match="not found.*nope.jpg"):
+    with pytest.raises(ImageError, match=r"not found.*nope.jpg"):
         load_image(tmp_path / "nope.jpg")
 
 
@@ -25,7 +25,7 @@ def test_truncated_jpeg(tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 300, 3), np.uint8)).save(p)
     data = p.read_bytes()
     p.write_bytes(data[: len(data) // 3])
-    with pytest.raises(ImageError, match="cut.jpg"):
+    with pytest.raises(ImageError, match=r"cut.jpg"):
         load_image(p)
 
 
@@ -37,7 +37,7 @@ def test_directory_is_refused(tmp_path):
 def test_huge_image_is_refused_without_decoding(tmp_path):
     p = tmp_path / "huge.png"
     Image.new("1", (20000, 20000)).save(p)  # 400 Mpx, a few KB on disk
-    with pytest.raises(ImageTooLargeError, match="huge.png"):
+    with pytest.raises(ImageTooLargeError, match=r"huge.png"):
         load_image(p)
 
 
@@ -80,7 +80,7 @@ def test_exif_rotation_is_applied(tmp_path):
     img = load_image(p)
     assert img.pixels.shape == (60, 20, 3)
     assert (img.width, img.height) == (20, 60)
-    data, fmt, loaded = encode_for_display(p)
+    _data, fmt, loaded = encode_for_display(p)
     assert fmt == "jpeg" and loaded is not None and loaded.pixels.shape[:2] == (60, 20)
 
 

@@ -46,7 +46,7 @@ def test_missing_image_names_row_and_file(tmp_path):
     with pytest.raises(ImageError, match=r"row-7.*gone\.jpg"):
         items[0].image()
     df2 = pd.DataFrame({"path": [np.nan]}, index=["r"])
-    with pytest.raises(InputError, match="'r'.*empty"):
+    with pytest.raises(InputError, match=r"'r'.*empty"):
         ItemSet(df2, image="path")[0].image()
 
 

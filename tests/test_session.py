@@ -288,3 +288,23 @@ def test_sent_back_item_is_served_again_until_relabeled(tmp_path):
     again.set_label("m")
     assert again.progress.done == 3
     again.close()
+
+
+def test_progress_rate_is_not_absurd_early(monkeypatch):
+    df = pd.DataFrame({"t": list("abcdefghij")})
+    s = ClassSession(df, text="t", classes=["k"])
+    clock = [1000.0]
+    monkeypatch.setattr("nblabel.session.time.time", lambda: clock[0])
+    monkeypatch.setattr("nblabel.store.time.time", lambda: clock[0])
+    s.set_label("k")
+    s.next()
+    clock[0] += 1
+    s.set_label("k")
+    assert s.progress.per_hour == 0 and s.progress.remaining_seconds is None  # too few labels
+    s.next()
+    clock[0] += 1
+    s.set_label("k")
+    assert s.progress.per_hour == pytest.approx(3 / 60 * 3600)  # 3 labels over >= 60 s
+    clock[0] += 118  # 3 labels in 2 minutes: 90 an hour, 7 left: ~4.7 minutes
+    assert s.progress.per_hour == pytest.approx(90)
+    assert s.progress.remaining_seconds == pytest.approx(7 / 90 * 3600)

@@ -46,7 +46,7 @@ def test_newer_schema_is_refused_and_file_untouched(tmp_path):
     con.commit()
     con.close()
     before = path.read_bytes()
-    with pytest.raises(SchemaVersionError, match="newer nblabel.*upgrade"):
+    with pytest.raises(SchemaVersionError, match=r"newer nblabel.*upgrade"):
         Store(path)
     assert path.read_bytes() == before
 
