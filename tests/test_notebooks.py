@@ -157,3 +157,18 @@ def _write_timings() -> None:
     out = ARTIFACTS / "notebook-timings.json"
     old = json.loads(out.read_text()) if out.exists() else {}
     out.write_text(json.dumps({**old, **TIMINGS}, indent=1, sort_keys=True) + "\n")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_team_notebook_on_postgresql(pg_url: str, kernel_env: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """04-team-labeling's PostgreSQL cell, against a real server (skipped without one)."""
+    monkeypatch.setenv("NBLABEL_TEAM_URL", pg_url)
+    work = kernel_env / "notebooks"
+    shutil.copytree(ROOT / "notebooks", work, ignore=shutil.ignore_patterns("*.sqlite*"))
+    nb = nbformat.read(work / "04-team-labeling.ipynb", as_version=4)
+    execute(nb, work)
+    (cell,) = [c for c in nb.cells if "NBLABEL_TEAM_URL" in c.source and c.cell_type == "code"]
+    out = "".join(o.get("text", "") for o in cell.outputs)
+    assert "skipped" not in out and "alice" in out and "bob" in out, out
