@@ -214,6 +214,8 @@ def _rect(b: Box, sx: float, sy: float) -> tuple[int, int, int, int]:
 def _run(canvas: _Canvas, key: int, box: Box, order: Sequence[int], p: TrackParams
          ) -> dict[int, Box]:
     """Track ``box`` from frame ``key`` through ``order``; stop when lost."""
+    if not order:  # nothing to reach: skip the tracker's (costly) init
+        return {}
     img, sx, sy, _, _ = canvas.get(key)
     tr = make_tracker(p.tracker)
     r0 = _rect(box, sx, sy)
