@@ -30,6 +30,7 @@ __all__ = [
     "STRATEGIES",
     "density",
     "entropy",
+    "expected_cardinality",
     "least_confidence",
     "margin",
     "order_from_scores",
@@ -188,6 +189,15 @@ def density(features: np.ndarray) -> np.ndarray:
     centroid = np.asarray(features.mean(axis=0)).ravel()
     d = np.asarray(features @ centroid).ravel()
     return np.clip(d, 0.0, None)
+
+
+def expected_cardinality(proba: np.ndarray) -> np.ndarray:
+    """Expected number of tags of each item, ``sum_j p_j`` (multi-label probabilities).
+
+    Multiplying an uncertainty score by ``expected_cardinality ** gamma`` prefers items
+    likely to carry many tags: each such label teaches the model several positives.
+    """
+    return _as_proba(proba).sum(axis=1)
 
 
 def uniform_scores(n: int) -> np.ndarray:

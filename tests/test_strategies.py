@@ -144,3 +144,8 @@ def test_density_prefers_typical_items():
     assert d.shape == (4,)
     np.testing.assert_allclose(d, (x @ x.T).mean(axis=1))  # mean cosine similarity
     assert d[2] > d[0] == d[1] > d[3]
+
+
+def test_expected_cardinality():
+    q = np.array([[0.9, 0.8, 0.1], [0.1, 0.1, 0.1]])
+    np.testing.assert_allclose(S.expected_cardinality(q), [1.8, 0.3])

@@ -129,6 +129,7 @@ def simulate(
     aggregate: str = "mean",
     diversity: float = 0.0,
     density: float = 0.0,
+    cardinality: float = 0.0,
     vocab: TagVocabulary | None = None,
     model_params: dict[str, Any] | None = None,
     every: int = 25,
@@ -157,6 +158,9 @@ def simulate(
             scores = S.score(P, strategy, multilabel=True, aggregate=aggregate)  # type: ignore[arg-type]
             if density > 0:
                 scores = scores * S.density(features[cand]) ** density
+            if cardinality > 0:
+                Pm = P.mean(axis=0) if P.ndim == 3 else P
+                scores = scores * S.expected_cardinality(Pm) ** cardinality
             feats = features[cand] if features is not None else None
             pick = cand[
                 S.select_batch(
@@ -263,6 +267,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="penalty on similarity within a batch (0 = off)")
     p.add_argument("--density", type=float, default=1.0,
                    help="exponent of information density weighting (0 = off)")
+    p.add_argument("--cardinality", type=float, default=0.0,
+                   help="exponent of expected-label-count weighting (0 = off)")
     p.add_argument("--min-count", type=int, default=10)
     p.add_argument("--mention-weight", type=float, default=None,
                    help="override TextTagModel.mention_weight (0 = no mention features)")
@@ -320,7 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             simulate(task, s, seed=seed, max_labels=args.max_labels, batch=args.batch,
                      early_batch=args.early_batch, early_until=args.early_until,
                      exploration=args.exploration, aggregate=args.aggregate,
-                     diversity=args.diversity, density=args.density, vocab=vocab,
+                     diversity=args.diversity, density=args.density,
+                     cardinality=args.cardinality, vocab=vocab,
                      model_params=model_params)
             for seed in range(args.seeds)
         ]
