@@ -151,6 +151,8 @@ class Tally:
     corrections: int = 0
     accepted: int = 0
     shown_iou: list[float] = field(default_factory=list)
+    duels: list[bool] = field(default_factory=list)  # model beat tracker when they disagreed
+    cpu: float = 0.0  # CPU seconds spent in group jobs (worker processes included)
     by_source: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
 
     def act(self, truth: Box, suggestion: Box | None, thr: float) -> Box:
@@ -172,6 +174,8 @@ class Tally:
         self.corrections += other.corrections
         self.accepted += other.accepted
         self.shown_iou += other.shown_iou
+        self.duels += other.duels
+        self.cpu += other.cpu
         for k, v in other.by_source.items():
             self.by_source[k] += v
 
@@ -187,6 +191,8 @@ class Tally:
             "auto_iou_ge_07": round(float((s >= 0.7).mean()), 4) if len(s) else None,
             "auto_iou_ge_05": round(float((s >= 0.5).mean()), 4) if len(s) else None,
             "mean_iou_suggestions": round(float(s.mean()), 4) if len(s) else None,
+            "model_vs_tracker_disagreements": len(self.duels),
+            "model_won_disagreements": int(sum(self.duels)),
             "by_source": {k: {"n": len(v), "iou_ge_07": round(float(np.mean(np.array(v) >= .7)), 4),
                               "mean_iou": round(float(np.mean(v)), 4)}
                           for k, v in self.by_source.items()},
@@ -197,8 +203,12 @@ class Tally:
 _RULES = (inside_image, min_size(2.0))
 
 
-def _fuse(t: Box | None, m: Box | None, item: Item) -> Box | None:
-    """One suggestion from a tracker box and a model box (either may be missing)."""
+def _fuse(t: Box | None, m: Box | None, item: Item, p_model: float = 0.5) -> Box | None:
+    """One suggestion from a tracker box and a model box (either may be missing).
+
+    ``p_model`` is the program's running estimate (from earlier annotator decisions) of how
+    often the model box beats the tracker box when the two disagree.
+    """
     info = ItemInfo(width=item.img.shape[1], height=item.img.shape[0], classes=(item.label,))
     if t is None or m is None:
         best = t or m
@@ -210,8 +220,8 @@ def _fuse(t: Box | None, m: Box | None, item: Item) -> Box | None:
             c = [w * a + (1 - w) * b for a, b in zip(m.xyxy, t.xyxy)]
             best = Box(item.label, *c, score=min(1.0, 1 - (1 - st) * (1 - sm)),
                        source="model")
-        else:  # disagreement: the model sees this image, the tracker only its neighbour
-            best = m if sm >= 0.35 or sm >= st else t
+        else:  # disagreement: trust the source that has won such cases so far
+            best = m if p_model * sm >= (1 - p_model) * st else t
             best = best.replace(score=best.score * max(agree, 0.3) if best.score else None)
     if best is None:
         return None
@@ -230,13 +240,14 @@ _ITEMS: list[Item] = []
 
 
 def _group_chain(job: tuple[list[int], int, dict[int, Box | None], float, TrackParams,
-                            bool, dict[int, Box]]) -> tuple[dict[int, Box], Tally]:
+                            bool, dict[int, Box], float]) -> tuple[dict[int, Box], Tally]:
     """Annotate one group: keyframe first, then the tracker carries labels out both ways.
 
     Items already labeled (``known``) are not shown again; they serve as tracker sources.
     """
-    idx, start, model_boxes, thr, params, use_tracker, known = job
+    idx, start, model_boxes, thr, params, use_tracker, known, p_model = job
     cv2.setNumThreads(1)
+    c0 = time.process_time()
     tally = Tally()
     labels: dict[int, Box] = dict(known)
     k = idx[start]
@@ -250,9 +261,12 @@ def _group_chain(job: tuple[list[int], int, dict[int, Box | None], float, TrackP
             if i not in labels:
                 t = _track(_ITEMS[prev], labels[prev], _ITEMS[i], params) if use_tracker \
                     else None
-                labels[i] = tally.act(_ITEMS[i].truth, _fuse(t, model_boxes.get(i), _ITEMS[i]),
-                                      thr)
+                m = model_boxes.get(i)
+                labels[i] = tally.act(_ITEMS[i].truth, _fuse(t, m, _ITEMS[i], p_model), thr)
+                if t is not None and m is not None and t.iou(m) < 0.7:
+                    tally.duels.append(m.iou(labels[i]) > t.iou(labels[i]))
             prev, pos = i, pos + direction
+    tally.cpu = time.process_time() - c0
     return {i: b for i, b in labels.items() if i not in known}, tally
 
 
@@ -327,16 +341,17 @@ def run_mode(mode: str, args: argparse.Namespace, pool: Any) -> dict[str, Any]:
     tally = Tally()
     trainer = Trainer(args)
     if mode == "tracker":
-        _run_groups([(groups[g], 0, {}, thr, params, True, {}) for g in names], pool, labels,
+        _run_groups([(groups[g], 0, {}, thr, params, True, {}, 0.5) for g in names], pool, labels,
                     tally)
     else:
         use_tracker = mode == "full"
         order = list(rng.permutation(names))
-        if mode == "full":  # seed groups: hand keyframe in the middle, tracker both ways
+        if mode == "full" and args.seed_groups > 0:
+            # seed groups: hand keyframe in the middle, tracker both ways
             seed, order = order[: args.seed_groups], order[args.seed_groups:]
-            _run_groups([(groups[g], len(groups[g]) // 2, {}, thr, params, True, {})
+            _run_groups([(groups[g], len(groups[g]) // 2, {}, thr, params, True, {}, 0.5)
                          for g in seed], pool, labels, tally)
-        else:  # model only: hand boxes on random images
+        else:  # hand boxes on random images (diverse first training set)
             n_seed = min(args.seed_images, len(_ITEMS))
             for i in rng.choice(len(_ITEMS), size=n_seed, replace=False):
                 labels[int(i)] = tally.act(_ITEMS[i].truth, None, thr)
@@ -366,11 +381,13 @@ def run_mode(mode: str, args: argparse.Namespace, pool: Any) -> dict[str, Any]:
                 start = max(range(len(idx)), key=lambda j: (mb[idx[j]].score or 0.0)
                             if mb[idx[j]] is not None else -1.0) if mb else 0
                 known = {i: labels[i] for i in idx if i in labels}
-                jobs.append((idx, start, mb, thr, params, use_tracker, known))
+                p_model = (sum(tally.duels) + 1) / (len(tally.duels) + 2)
+                jobs.append((idx, start, mb, thr, params, use_tracker, known, p_model))
             _run_groups(jobs, pool, labels, tally)
     out = tally.summary(len(_ITEMS))
     out["seconds"] = round(time.perf_counter() - t0, 1)
-    out["cpu_seconds"] = round(_cpu() - c0, 1)
+    # main process + group jobs (pool workers stay alive, so RUSAGE_CHILDREN misses them)
+    out["cpu_seconds"] = round(_cpu() - c0 + (tally.cpu if pool else 0.0), 1)
     out["training"] = trainer.log
     return out
 
@@ -452,11 +469,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-side", type=int, default=320, help="working image size")
     p.add_argument("--tracker", default="csrt")
-    p.add_argument("--seed-groups", type=int, default=12)
+    p.add_argument("--seed-groups", type=int, default=0,
+                   help="full run: seed with N tracked groups instead of random images")
     p.add_argument("--seed-images", type=int, default=40)
     p.add_argument("--first-train", type=int, default=40)
-    p.add_argument("--steps", type=int, default=500, help="steps of the first training")
-    p.add_argument("--retrain-steps", type=int, default=300)
+    p.add_argument("--steps", type=int, default=800, help="steps of the first training")
+    p.add_argument("--retrain-steps", type=int, default=600)
     p.add_argument("--retrain-growth", type=float, default=1.8)
     p.add_argument("--retrain-min-new", type=int, default=60)
     p.add_argument("--max-train-labels", type=int, default=1000)
@@ -500,6 +518,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print(f"[{mode}] hand_fraction={r['hand_fraction']} hand={r['hand_boxes']} "
                   f"corr={r['corrections']} acc={r['accepted']} {r['seconds']} s",
                   file=sys.stderr, flush=True)
+            write_json(args.out, {**result, "complete": False})  # partial results survive
     finally:
         if pool:
             pool.close()
@@ -509,6 +528,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                                                   TrackParams(args.tracker, max_side=None))
     result["load_average_start"] = [round(v, 2) for v in load_avg_start]
     result["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    result["complete"] = True
     result["note"] = ("seconds are wall time on a machine shared with other jobs (see "
                       "load_average_*); cpu_seconds count this process and its workers")
     write_json(args.out, result)
