@@ -13,6 +13,7 @@ import contextlib
 import gc
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -108,6 +109,9 @@ class LabelSession:
     ) -> None:
         self.items = ItemSet(df, image=image, text=text, root=root)
         self.df = df
+        # actions may come from the kernel's main thread and from background jobs
+        # (tracker propagation, model predictions) posting suggestions
+        self._lock = threading.RLock()
         self.column = column or self.default_column
         self.task = self.column
         self.annotator = annotator or default_annotator()
@@ -377,9 +381,10 @@ class LabelSession:
             payload=payload,
             ref=ref,
         )
-        stored = self.store.append(event)  # durable first: a failure here changes nothing
-        for item in self.log.apply(stored):
-            self._sync(item)
+        with self._lock:
+            stored = self.store.append(event)  # durable first: a failure changes nothing
+            for item in self.log.apply(stored):
+                self._sync(item)
         if action in ("label", "undo", "redo"):
             self._label_times.append(stored.ts)
         self._labels_cache = None
@@ -642,6 +647,20 @@ class BoxSession(LabelSession):
             except InvalidBoxError as e:
                 raise InvalidBoxError(f"item {key!r}: {e}") from None
         return tuple(boxes)
+
+    def propagate(self, *, tracker: str = "csrt", sort: str | None = None,
+                  processes: int | None = None, background: bool = False,
+                  progress: bool = True) -> Any:
+        """Let an OpenCV tracker carry the boxes labeled so far across each image group
+        (``group=`` column); the tracked boxes become suggestions of source ``tracker``.
+
+        See :func:`nblabel.suggest.propagation.propagate_session` for the parameters;
+        ``background=True`` returns a cancellable job at once.
+        """
+        from nblabel.suggest.propagation import propagate_session
+
+        return propagate_session(self, tracker=tracker, sort=sort, processes=processes,
+                                 background=background, progress=progress)
 
     def add_class(self, name: str) -> None:
         """Add a class to the vocabulary (existing boxes are kept)."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -215,6 +216,9 @@ class Store:
             )
         self.engine = self._make_engine()
         self._conn: sa.Connection | None = None
+        # one connection, shared by the kernel's main thread and background jobs (tracker,
+        # training) that post suggestions: every use of it holds this lock
+        self._lock = threading.RLock()
         self._open()
 
     # -- connection -------------------------------------------------------------------------
@@ -348,11 +352,35 @@ class Store:
         if self.read_only:
             raise StoreReadOnlyError(f"store {self._where()} was opened read-only")
 
+    def append_many(self, events: Iterable[LabelEvent]) -> list[LabelEvent]:
+        """Write several events in one transaction (committed); returns them with ids set."""
+        with self._lock:
+            return self._append_many_unlocked(events)
+
+    def set_cursor(self, task: str, annotator: str, item: str) -> None:
+        """Remember where an annotator is in a task (for resuming)."""
+        with self._lock:
+            self._set_cursor_unlocked(task, annotator, item)
+
+    def cursor(self, task: str, annotator: str) -> str | None:
+        """The item an annotator was on, or ``None``."""
+        with self._lock:
+            return self._cursor_unlocked(task, annotator)
+
+    def events(self, task: str | None = None, *, after: int = 0) -> Iterator[LabelEvent]:
+        """Events in log order (optionally of one task, with ``id > after``)."""
+        with self._lock:
+            return self._events_unlocked(task, after=after)
+
+    def count(self, task: str | None = None) -> int:
+        with self._lock:
+            return self._count_unlocked(task)
+
     def append(self, event: LabelEvent) -> LabelEvent:
         """Write one event and commit; returns it with its ``id`` set."""
         return self.append_many([event])[0]
 
-    def append_many(self, events: Iterable[LabelEvent]) -> list[LabelEvent]:
+    def _append_many_unlocked(self, events: Iterable[LabelEvent]) -> list[LabelEvent]:
         """Write several events in one transaction; returns them with ids set."""
         self._check_writable()
         events = list(events)
@@ -402,7 +430,7 @@ class Store:
             raise
         return [e._replace(id=i) for e, i in zip(events, ids)]
 
-    def set_cursor(self, task: str, annotator: str, item: str) -> None:
+    def _set_cursor_unlocked(self, task: str, annotator: str, item: str) -> None:
         """Remember where an annotator is in a task (for resuming)."""
         self._check_writable()
         conn = self.conn
@@ -421,7 +449,7 @@ class Store:
             raise self._translate(e) from None
 
     # -- reading ----------------------------------------------------------------------------
-    def cursor(self, task: str, annotator: str) -> str | None:
+    def _cursor_unlocked(self, task: str, annotator: str) -> str | None:
         """The item an annotator was on, or ``None``."""
         return self.conn.execute(
             sa.select(cursors_table.c.item).where(
@@ -429,7 +457,7 @@ class Store:
             )
         ).scalar_one_or_none()
 
-    def events(self, task: str | None = None, *, after: int = 0) -> Iterator[LabelEvent]:
+    def _events_unlocked(self, task: str | None = None, *, after: int = 0) -> Iterator[LabelEvent]:
         """Events in log order (optionally of one task, with ``id > after``)."""
         c = events_table.c
         query = (
@@ -467,7 +495,7 @@ class Store:
             raise self._translate(e) from None
         return map(LabelEvent._make, rows)
 
-    def count(self, task: str | None = None) -> int:
+    def _count_unlocked(self, task: str | None = None) -> int:
         query = sa.select(sa.func.count()).select_from(events_table)
         if task is not None:
             query = query.where(events_table.c.task == task)
