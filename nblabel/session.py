@@ -113,6 +113,12 @@ class LabelSession:
         # (tracker propagation, model predictions) posting suggestions
         self._lock = threading.RLock()
         self.column = column or self.default_column
+        inputs = [c for c in (image, *([text] if isinstance(text, str) else (text or ()))) if c]
+        if self.column in inputs:
+            raise InputError(
+                f"labels would overwrite the input column {self.column!r}; pass column= "
+                f"another name (e.g. column='{self.column}_label')"
+            )
         self.task = self.column
         self.annotator = annotator or default_annotator()
         self._owns_store = not isinstance(store, Store)
@@ -778,6 +784,11 @@ class TagSession(LabelSession):
         self.prefill_column = prefill
         if prefill is not None and prefill not in df.columns:
             raise InputError(f"prefill column {prefill!r} not in the DataFrame")
+        if prefill is not None and prefill == (kwargs.get("column") or self.default_column):
+            raise InputError(
+                f"labels would overwrite the pre-fill column {prefill!r} (the author's tags); "
+                f"pass column= another name, e.g. column='checked_{prefill}'"
+            )
         self._tags = None if hasattr(tags, "normalize") else _check_classes(tags, "tags")
         super().__init__(df, **kwargs)
 

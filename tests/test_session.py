@@ -308,3 +308,14 @@ def test_progress_rate_is_not_absurd_early(monkeypatch):
     clock[0] += 118  # 3 labels in 2 minutes: 90 an hour, 7 left: ~4.7 minutes
     assert s.progress.per_hour == pytest.approx(90)
     assert s.progress.remaining_seconds == pytest.approx(7 / 90 * 3600)
+
+
+def test_labels_never_overwrite_input_or_prefill_columns():
+    df = pd.DataFrame({"title": ["a"], "tags": [["x"]]})
+    with pytest.raises(InputError, match=r"pre-fill column 'tags'.*checked_tags"):
+        TagSession(df, text="title", tags=["x"], prefill="tags")
+    with pytest.raises(InputError, match="input column 'title'"):
+        ClassSession(df, text="title", classes=["k"], column="title")
+    s = TagSession(df, text="title", tags=["x"], prefill="tags", column="checked_tags")
+    s.submit()
+    assert df.at[0, "tags"] == ["x"] and df.at[0, "checked_tags"] == []
