@@ -430,3 +430,21 @@ def test_javascript_geometry_matches_python():
         f = g.fit_view(c["box"][2], c["box"][3], 800, 560)
         assert o["fit"] == {"zoom": pytest.approx(f.zoom), "panX": pytest.approx(f.pan_x),
                             "panY": pytest.approx(f.pan_y)}
+
+
+def test_close_closes_the_store_it_opened(tmp_path):
+    from nblabel.datasets import food_sample
+    from nblabel.errors import StoreError
+    from nblabel.session import BoxSession
+    from nblabel.widgets.boxes import BoxLabeler
+
+    images, _ = food_sample()
+    own = BoxLabeler(images.head(3).copy(), image="path", classes=["a"],
+                     store=tmp_path / "own.sqlite")
+    own.close()
+    with pytest.raises(StoreError, match="closed"):
+        own.session.store.count()
+    session = BoxSession(images.head(3).copy(), image="path", classes=["a"])
+    borrowed = BoxLabeler(session=session)
+    borrowed.close()
+    assert session.store.count() == 0  # a session the user passed in stays open

@@ -133,8 +133,11 @@ class BoxLabeler:
                 raise InputError("BoxLabeler needs df, image= and classes=, or session=")
             session = BoxSession(df, image=image, classes=classes, store=store,
                                  **session_kwargs)
+            self._owns_session = True  # close() closes the store this labeler opened
         elif df is not None or session_kwargs:
             raise InputError("give either session= or df/image/classes, not both")
+        else:
+            self._owns_session = False
         self.session = session
         self.prefetch = prefetch
         self.keymap = resolve_keymap(keymap)
@@ -446,6 +449,8 @@ class BoxLabeler:
         self.prefetcher.close()
         self.controls.close()
         close_tree(self.widget)
+        if self._owns_session:
+            self.session.close()
 
     def __repr__(self) -> str:
         return f"BoxLabeler({self.session!r})"
