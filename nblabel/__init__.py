@@ -42,6 +42,12 @@ _API: dict[str, str] = {
     "MajorityVote": "nblabel.labelmodel",
     "Review": "nblabel.review",
     "metrics": "nblabel.metrics",
+    # tags, models, active learning, teams
+    "TagVocabulary": "nblabel.vocab",
+    "TextTagModel": "nblabel.models.text",
+    "ActiveLearner": "nblabel.active",
+    "Assignment": "nblabel.assign",
+    "team_progress": "nblabel.team",
     # widgets (import ipywidgets on first use)
     "BoxLabeler": "nblabel.widgets.boxes",
     "TagLabeler": "nblabel.widgets.tags",
