@@ -71,3 +71,25 @@ def test_bad_rule_is_named():
         apply_rules((Box("a", 0, 0, 1, 1),), [broken])
     with pytest.raises(InputError, match=r"strings.*str"):
         apply_rules((Box("a", 0, 0, 1, 1),), [strings])
+
+
+def test_order_by_uncertainty_puts_doubtful_items_first():
+    import numpy as np
+    import pandas as pd
+
+    from nblabel.session import BoxSession
+    from nblabel.suggest import order_by_uncertainty, uncertainty
+
+    arr = np.zeros((20, 20, 3), np.uint8)
+    df = pd.DataFrame({"img": [arr] * 4}, index=["a", "b", "c", "d"])
+    s = BoxSession(df, image="img", classes=["x"])
+    s.suggest("a", [Box("x", 0, 0, 10, 10)], source="model", score=0.95)
+    s.suggest("b", [Box("x", 0, 0, 10, 10)], source="model", score=0.9)
+    s.suggest("b", [Box("x", 8, 8, 18, 18)], source="tracker", score=0.9)  # disagree
+    s.suggest("c", [Box("x", 0, 0, 10, 10)], source="model", score=0.2)
+    assert uncertainty(s.suggestions("b")) > 0.9
+    pri = order_by_uncertainty(s, explore=0.0)
+    assert list(np.argsort(-pri, kind="stable")) == [1, 2, 3, 0]
+    assert s.next().key in ("b", "c", "d")
+    with pytest.raises(ValueError):
+        order_by_uncertainty(s, explore=2)
