@@ -352,8 +352,10 @@ def test_background_retraining_keeps_the_widget_responsive():
     assert busy < 0.8  # ... and labeling did not wait for its 1 s
     lab.handle({"type": "add", "tag": "b"})  # still labeling while it trains
     assert df["tags"].notna().sum() == 4
-    assert learner.wait(10)
+    assert lab.model is None or lab.model is learner.model_
+    assert lab.wait(10)  # the public way to wait for the background fit
     assert learner.status == "idle" and len(learner.history) == 1
+    assert lab.model is learner.model_ and lab.model is not None
     assert "retrained on 3 labels" in message(lab)
     lab.refresh()
     scores = {s["tag"]: s["p"] for s in lab.picker.suggestions}

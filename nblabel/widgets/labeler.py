@@ -312,6 +312,19 @@ class Labeler(w.VBox):
         self.picker.text = item.text or ""
 
     # -- model --------------------------------------------------------------------------------
+    @property
+    def model(self) -> Any:
+        """The latest model fitted in the background (``None`` before the first fit or
+        without ``model=``)."""
+        learner = getattr(self.trainer, "learner", None)
+        return getattr(learner, "model_", None)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until background training is idle; ``False`` if ``timeout`` ran out.
+        Returns at once without a model."""
+        learner = getattr(self.trainer, "learner", None)
+        return True if learner is None else bool(learner.wait(timeout))
+
     def plot_learning_curve(self, ax: Any = None) -> Any:
         """Plot model quality against the number of labels so far (a matplotlib Axes):
         the model's score on labels it had not seen yet, and on ``eval_set`` if given."""
