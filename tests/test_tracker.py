@@ -179,11 +179,10 @@ def test_background_job_reraises_errors():
         job.result(timeout=30)
 
 
-def test_suggest_from_tracker_feeds_a_box_session(tmp_path):
+def test_session_propagate_feeds_a_box_session(tmp_path):
     import pandas as pd
 
     from nblabel.session import BoxSession
-    from nblabel.suggest.tracker import suggest_from_tracker
 
     rows = []
     truth = {}
@@ -197,8 +196,8 @@ def test_suggest_from_tracker_feeds_a_box_session(tmp_path):
     df = pd.DataFrame(rows, index=[f"r{g}{i}" for g in range(2) for i in range(4)])
     s = BoxSession(df, image="path", classes=["sq"], group="group")
     s.set_boxes([truth["r00"]], key="r00")
-    n = suggest_from_tracker(s, processes=1)
-    assert n == 3  # group g1 has no keyframe: nothing to propagate there
+    result = s.propagate(processes=1, progress=False)
+    assert result == {"groups": 1, "suggested": 3}  # g1 has no keyframe: nothing to track
     for k in ("r01", "r02", "r03"):
         (sug,) = s.suggestions(k)
         assert sug.source == "tracker" and sug.value[0].iou(truth[k]) > 0.7

@@ -19,6 +19,7 @@ with a job object that can be cancelled.
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import threading
 import time
@@ -43,7 +44,6 @@ __all__ = [
     "propagate_groups",
     "read_video",
     "start_propagation",
-    "suggest_from_tracker",
     "track_step",
 ]
 
@@ -392,7 +392,10 @@ def propagate_groups(
                     on_result(key, res)
                 bar.update()
             return out
-        with ProcessPoolExecutor(n_proc) as pool:
+        # "spawn": forking a process that runs threads (tqdm's monitor, OpenCV/torch pools,
+        # a kernel's own) can deadlock the children on a lock held at fork time
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(n_proc, mp_context=ctx) as pool:
             pending: set[Future] = set()
             it = iter(todo)
             for job in it:  # keep the pool fed, a few groups ahead
@@ -490,49 +493,3 @@ def start_propagation(
     job._thread = threading.Thread(target=run, name="nblabel-propagation", daemon=True)
     job._thread.start()
     return job
-
-
-def suggest_from_tracker(
-    session: Any,
-    *,
-    params: TrackParams | None = None,
-    processes: int | None = None,
-    progress: bool = False,
-) -> int:
-    """Propagate a :class:`~nblabel.session.BoxSession`'s labeled boxes within each group
-    and push the tracked boxes as ``source="tracker"`` suggestions on unlabeled items.
-
-    Groups come from the session's ``group=`` column (one group of all rows without it),
-    in DataFrame order; labeled items with boxes are the keyframes. Returns the number of
-    suggestions made. Run it in a thread (or use :func:`start_propagation` directly) to
-    keep a notebook responsive.
-    """
-    items = session.items
-    col = getattr(session, "group_column", None)
-    keys = [str(k) for k in items.keys]
-    group_of = (session.df[col].astype(str).tolist() if col is not None else ["all"] * len(keys))
-    members: dict[str, list[int]] = {}
-    for pos, g in enumerate(group_of):
-        members.setdefault(g, []).append(pos)
-    jobs: dict[Hashable, tuple[list[Frame], dict[int, tuple[Box, ...]]]] = {}
-    for g, positions in members.items():
-        frames: list[Frame] = []
-        keyframes: dict[int, tuple[Box, ...]] = {}
-        for j, pos in enumerate(positions):
-            path = items.path(pos)
-            frames.append(path if path is not None else items.image(pos).pixels)
-            if session.is_labeled(keys[pos]) and session.value(keys[pos]):
-                keyframes[j] = tuple(session.value(keys[pos]))
-        if keyframes and len(keyframes) < len(positions):
-            jobs[g] = (frames, keyframes)
-    results = propagate_groups(jobs, params=params, processes=processes, progress=progress)
-    n = 0
-    for g, res in results.items():
-        for j, pos in enumerate(members[g]):  # type: ignore[index]
-            key = keys[pos]
-            if j in jobs[g][1] or session.is_labeled(key) or not res[j]:
-                continue
-            score = min(b.score or 0.0 for b in res[j])
-            session.suggest(key, res[j], source="tracker", score=score)
-            n += 1
-    return n
