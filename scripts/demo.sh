@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh demo
-if [ "${1:-lab}" = "voila" ]; then
-  exec .venv/bin/nblabel app notebooks/app.ipynb "${@:2}"
+mode=lab
+if [ "${1:-}" = "voila" ] || [ "${1:-}" = "lab" ]; then mode=$1; shift; fi
+if [ "$mode" = "voila" ]; then
+  exec .venv/bin/nblabel app notebooks/app.ipynb "$@"
 fi
-exec .venv/bin/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks "${@:2}"
+root_flag=()
+if [ "$(id -u)" = 0 ]; then root_flag=(--allow-root); fi  # JupyterLab refuses root otherwise
+exec .venv/bin/jupyter lab --ServerApp.ip=127.0.0.1 --notebook-dir=notebooks "${root_flag[@]}" "$@"
