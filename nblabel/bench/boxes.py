@@ -154,19 +154,26 @@ class Tally:
     duels: list[bool] = field(default_factory=list)  # model beat tracker when they disagreed
     cpu: float = 0.0  # CPU seconds spent in group jobs (worker processes included)
     by_source: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    # per model version (labels it was trained on; 0 = no model): hand, corrections, accepted
+    by_phase: dict[int, list[int]] = field(default_factory=dict)
+    phase: int = 0
 
     def act(self, truth: Box, suggestion: Box | None, thr: float) -> Box:
         """The simulated annotator: returns the label it leaves on the item."""
+        counts = self.by_phase.setdefault(self.phase, [0, 0, 0])
         if suggestion is None:
             self.hand_boxes += 1
+            counts[0] += 1
             return truth
         iou = suggestion.iou(truth)
         self.shown_iou.append(iou)
         self.by_source[suggestion.source].append(iou)
         if iou >= thr:
             self.accepted += 1
+            counts[2] += 1
             return suggestion
         self.corrections += 1
+        counts[1] += 1
         return truth
 
     def merge(self, other: Tally) -> None:
@@ -178,6 +185,8 @@ class Tally:
         self.cpu += other.cpu
         for k, v in other.by_source.items():
             self.by_source[k] += v
+        for k, c in other.by_phase.items():
+            self.by_phase[k] = [a + b for a, b in zip(self.by_phase.get(k, [0, 0, 0]), c)]
 
     def summary(self, n: int) -> dict[str, Any]:
         s = np.array(self.shown_iou) if self.shown_iou else np.zeros(0)
@@ -196,6 +205,13 @@ class Tally:
             "by_source": {k: {"n": len(v), "iou_ge_07": round(float(np.mean(np.array(v) >= .7)), 4),
                               "mean_iou": round(float(np.mean(v)), 4)}
                           for k, v in self.by_source.items()},
+            # how wrong the rejected suggestions were: IoU bins [0, .1), [.1, .3), [.3, .5), ...
+            "shown_iou_histogram": dict(zip(
+                ("0-0.1", "0.1-0.3", "0.3-0.5", "0.5-0.7", "0.7-0.9", "0.9-1"),
+                np.histogram(s, bins=(0, .1, .3, .5, .7, .9, 1.0001))[0].tolist())),
+            "by_model_version": [
+                {"trained_on": k, "hand_boxes": c[0], "corrections": c[1], "accepted": c[2]}
+                for k, c in sorted(self.by_phase.items())],
         }
 
 
@@ -239,16 +255,31 @@ def _track(src: Item, box: Box, dst: Item, params: TrackParams) -> Box | None:
 _ITEMS: list[Item] = []
 
 
-def _group_chain(job: tuple[list[int], int, dict[int, Box | None], float, TrackParams,
-                            bool, dict[int, Box], float]) -> tuple[dict[int, Box], Tally]:
+@dataclass
+class GroupJob:
+    """One group to annotate, as sent to a worker process."""
+
+    idx: list[int]  # items of the group, in order
+    start: int  # position of the keyframe in ``idx``
+    model_boxes: dict[int, Box | None] = field(default_factory=dict)
+    thr: float = 0.7  # accept-iou of the simulated annotator
+    params: TrackParams = field(default_factory=TrackParams)
+    use_tracker: bool = True
+    known: dict[int, Box] = field(default_factory=dict)  # labeled before: not shown again
+    p_model: float = 0.5  # estimate of how often the model beats the tracker
+    phase: int = 0  # labels the current model was trained on (0: no model)
+
+
+def _group_chain(job: GroupJob) -> tuple[dict[int, Box], Tally]:
     """Annotate one group: keyframe first, then the tracker carries labels out both ways.
 
-    Items already labeled (``known``) are not shown again; they serve as tracker sources.
+    Items already labeled (``job.known``) are not shown again; they serve as tracker sources.
     """
-    idx, start, model_boxes, thr, params, use_tracker, known, p_model = job
+    idx, start, model_boxes, thr = job.idx, job.start, job.model_boxes, job.thr
+    params, use_tracker, known, p_model = job.params, job.use_tracker, job.known, job.p_model
     cv2.setNumThreads(1)
     c0 = time.process_time()
-    tally = Tally()
+    tally = Tally(phase=job.phase)
     labels: dict[int, Box] = dict(known)
     k = idx[start]
     if k not in labels:
@@ -322,7 +353,7 @@ def _groups() -> dict[str, list[int]]:
     return {k: sorted(v, key=lambda i: (_ITEMS[i].order, _ITEMS[i].name)) for k, v in g.items()}
 
 
-def _run_groups(jobs: list[tuple], pool: Any, labels: dict[int, Box], tally: Tally) -> None:
+def _run_groups(jobs: list[GroupJob], pool: Any, labels: dict[int, Box], tally: Tally) -> None:
     res = pool.imap(_group_chain, jobs) if pool else map(_group_chain, jobs)
     for lab, t in res:
         labels.update(lab)
@@ -341,15 +372,15 @@ def run_mode(mode: str, args: argparse.Namespace, pool: Any) -> dict[str, Any]:
     tally = Tally()
     trainer = Trainer(args)
     if mode == "tracker":
-        _run_groups([(groups[g], 0, {}, thr, params, True, {}, 0.5) for g in names], pool, labels,
-                    tally)
+        _run_groups([GroupJob(groups[g], 0, thr=thr, params=params) for g in names], pool,
+                    labels, tally)
     else:
         use_tracker = mode == "full"
         order = list(rng.permutation(names))
         if mode == "full" and args.seed_groups > 0:
             # seed groups: hand keyframe in the middle, tracker both ways
             seed, order = order[: args.seed_groups], order[args.seed_groups:]
-            _run_groups([(groups[g], len(groups[g]) // 2, {}, thr, params, True, {}, 0.5)
+            _run_groups([GroupJob(groups[g], len(groups[g]) // 2, thr=thr, params=params)
                          for g in seed], pool, labels, tally)
         else:  # hand boxes on random images (diverse first training set)
             n_seed = min(args.seed_images, len(_ITEMS))
@@ -382,7 +413,8 @@ def run_mode(mode: str, args: argparse.Namespace, pool: Any) -> dict[str, Any]:
                             if mb[idx[j]] is not None else -1.0) if mb else 0
                 known = {i: labels[i] for i in idx if i in labels}
                 p_model = (sum(tally.duels) + 1) / (len(tally.duels) + 2)
-                jobs.append((idx, start, mb, thr, params, use_tracker, known, p_model))
+                jobs.append(GroupJob(idx, start, mb, thr, params, use_tracker, known, p_model,
+                                     phase=trainer.trained_on))
             _run_groups(jobs, pool, labels, tally)
     out = tally.summary(len(_ITEMS))
     out["seconds"] = round(time.perf_counter() - t0, 1)
@@ -452,6 +484,49 @@ def throughput(n: int, params: TrackParams) -> dict[str, Any]:
             "nblabel_fps": round(len(pairs) / o, 1), "overhead": round(o / b - 1, 4)}
 
 
+def speedup(n_groups: int, cores: int, pool: Any, params: TrackParams,
+            train_steps: int = 40) -> dict[str, Any]:
+    """Wall-time speedup from using ``cores`` cores instead of one, side by side in one run.
+
+    Two parts of the program's compute: tracking whole groups (one group per worker
+    process) and training the box model (torch intra-op threads).
+    """
+    groups = _groups()
+    names = sorted(groups)[:n_groups]
+    jobs = [GroupJob(groups[g], 0, params=params) for g in names]
+    one, many = [], []
+    for _ in range(2):  # interleaved, best of each
+        t = time.perf_counter()
+        _run_groups(jobs, None, {}, Tally())
+        one.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        _run_groups(jobs, pool, {}, Tally())
+        many.append(time.perf_counter() - t)
+    out: dict[str, Any] = {
+        "cores": cores,
+        "tracker_groups": {"groups": len(jobs), "images": sum(len(j.idx) for j in jobs),
+                           "seconds_1_core": round(min(one), 2),
+                           f"seconds_{cores}_cores": round(min(many), 2),
+                           "speedup": round(min(one) / min(many), 2)},
+    }
+    try:
+        from nblabel.models.boxes import BoxModel
+    except ImportError:  # pragma: no cover - torch is part of the benchmark's set-up
+        return out
+    idx = list(range(min(64, len(_ITEMS))))
+    imgs, boxes = [_ITEMS[i].img for i in idx], [[_ITEMS[i].truth] for i in idx]
+    secs: dict[int, list[float]] = {1: [], cores: []}
+    for _ in range(2):
+        for n in secs:
+            BoxModel(max_steps=train_steps, num_threads=n).fit(imgs, boxes)  # warm-up
+            m = BoxModel(max_steps=train_steps, num_threads=n).fit(imgs, boxes)
+            secs[n].append(m.fit_seconds_)
+    out["model_training"] = {"steps": train_steps, "seconds_1_core": round(min(secs[1]), 2),
+                             f"seconds_{cores}_cores": round(min(secs[cores]), 2),
+                             "speedup": round(min(secs[1]) / min(secs[cores]), 2)}
+    return out
+
+
 # ---------------------------------------------------------------------- main
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="nblabel bench boxes", description=__doc__.split("\n")[0])
@@ -473,13 +548,16 @@ def _parser() -> argparse.ArgumentParser:
                    help="full run: seed with N tracked groups instead of random images")
     p.add_argument("--seed-images", type=int, default=40)
     p.add_argument("--first-train", type=int, default=40)
-    p.add_argument("--steps", type=int, default=1000, help="steps of the first training")
-    p.add_argument("--retrain-steps", type=int, default=1000)
-    p.add_argument("--retrain-growth", type=float, default=1.8)
+    p.add_argument("--steps", type=int, default=2000, help="steps of the first training")
+    p.add_argument("--retrain-steps", type=int, default=2000)
+    p.add_argument("--retrain-growth", type=float, default=1.5)
     p.add_argument("--retrain-min-new", type=int, default=60)
     p.add_argument("--max-train-labels", type=int, default=1000)
     p.add_argument("--explore", type=float, default=0.2, help="share of groups picked at random")
     p.add_argument("--throughput-steps", type=int, default=200)
+    p.add_argument("--speedup-groups", type=int, default=24,
+                   help="groups tracked with 1 core and with --cores to measure the speedup "
+                        "(0: skip)")
     return p
 
 
@@ -519,6 +597,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                   f"corr={r['corrections']} acc={r['accepted']} {r['seconds']} s",
                   file=sys.stderr, flush=True)
             write_json(args.out, {**result, "complete": False})  # partial results survive
+        if args.speedup_groups and pool:
+            result["speedup"] = speedup(args.speedup_groups, args.cores, pool,
+                                        TrackParams(args.tracker, max_side=None))
     finally:
         if pool:
             pool.close()
