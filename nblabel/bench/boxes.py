@@ -38,7 +38,7 @@ import re
 import resource
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,26 +154,26 @@ class Tally:
     duels: list[bool] = field(default_factory=list)  # model beat tracker when they disagreed
     cpu: float = 0.0  # CPU seconds spent in group jobs (worker processes included)
     by_source: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    # per model version (labels it was trained on; 0 = no model): hand, corrections, accepted
-    by_phase: dict[int, list[int]] = field(default_factory=dict)
+    # (model version, outcome) -> count; a model version is the number of labels it was
+    # trained on (0: no model yet), the outcome "hand_boxes", "corrections" or "accepted"
+    outcomes: Counter[tuple[int, str]] = field(default_factory=Counter)
     phase: int = 0
 
     def act(self, truth: Box, suggestion: Box | None, thr: float) -> Box:
         """The simulated annotator: returns the label it leaves on the item."""
-        counts = self.by_phase.setdefault(self.phase, [0, 0, 0])
         if suggestion is None:
             self.hand_boxes += 1
-            counts[0] += 1
+            self.outcomes[self.phase, "hand_boxes"] += 1
             return truth
         iou = suggestion.iou(truth)
         self.shown_iou.append(iou)
         self.by_source[suggestion.source].append(iou)
         if iou >= thr:
             self.accepted += 1
-            counts[2] += 1
+            self.outcomes[self.phase, "accepted"] += 1
             return suggestion
         self.corrections += 1
-        counts[1] += 1
+        self.outcomes[self.phase, "corrections"] += 1
         return truth
 
     def merge(self, other: Tally) -> None:
@@ -185,8 +185,7 @@ class Tally:
         self.cpu += other.cpu
         for k, v in other.by_source.items():
             self.by_source[k] += v
-        for k, c in other.by_phase.items():
-            self.by_phase[k] = [a + b for a, b in zip(self.by_phase.get(k, [0, 0, 0]), c)]
+        self.outcomes += other.outcomes
 
     def summary(self, n: int) -> dict[str, Any]:
         s = np.array(self.shown_iou) if self.shown_iou else np.zeros(0)
@@ -205,13 +204,14 @@ class Tally:
             "by_source": {k: {"n": len(v), "iou_ge_07": round(float(np.mean(np.array(v) >= .7)), 4),
                               "mean_iou": round(float(np.mean(v)), 4)}
                           for k, v in self.by_source.items()},
-            # how wrong the rejected suggestions were: IoU bins [0, .1), [.1, .3), [.3, .5), ...
+            # IoU of every shown suggestion with the truth, in bins [0, .1), [.1, .3), ...
             "shown_iou_histogram": dict(zip(
                 ("0-0.1", "0.1-0.3", "0.3-0.5", "0.5-0.7", "0.7-0.9", "0.9-1"),
                 np.histogram(s, bins=(0, .1, .3, .5, .7, .9, 1.0001))[0].tolist())),
             "by_model_version": [
-                {"trained_on": k, "hand_boxes": c[0], "corrections": c[1], "accepted": c[2]}
-                for k, c in sorted(self.by_phase.items())],
+                {"trained_on": v, **{k: self.outcomes[v, k]
+                                     for k in ("hand_boxes", "corrections", "accepted")}}
+                for v in sorted({v for v, _ in self.outcomes})],
         }
 
 
@@ -516,9 +516,10 @@ def speedup(n_groups: int, cores: int, pool: Any, params: TrackParams,
     idx = list(range(min(64, len(_ITEMS))))
     imgs, boxes = [_ITEMS[i].img for i in idx], [[_ITEMS[i].truth] for i in idx]
     secs: dict[int, list[float]] = {1: [], cores: []}
-    for _ in range(2):
+    for n in secs:  # warm-up
+        BoxModel(max_steps=train_steps, num_threads=n).fit(imgs, boxes)
+    for _ in range(2):  # interleaved, best of each
         for n in secs:
-            BoxModel(max_steps=train_steps, num_threads=n).fit(imgs, boxes)  # warm-up
             m = BoxModel(max_steps=train_steps, num_threads=n).fit(imgs, boxes)
             secs[n].append(m.fit_seconds_)
     out["model_training"] = {"steps": train_steps, "seconds_1_core": round(min(secs[1]), 2),
