@@ -65,19 +65,69 @@ def test_draw_resize_class_delete(app, frame):
     s = app.session
     draw(app, (60, 50, 10, 5))  # corners in any order
     assert [coords(b) for b in s.value()] == [(10, 5, 60, 50)]
-    assert app.canvas.selection == {"type": "box", "index": 0}
+    assert app.canvas.selection == {}  # pick-then-draw: a new box is not selected
     assert frame.loc["a0", "boxes"][0]["label"] == "cat"
     app.handle({"kind": "update", "index": 0, "box": [10, 5, 90, 50]})  # right edge dragged
     assert coords(s.value()[0]) == (10, 5, 90, 50)
+    app.canvas.selection = {"type": "box", "index": 0}  # the user clicks the box
     key(app, "class_2")
     assert s.value()[0].label == "dog" and s.active_class == "dog"
     assert app.canvas.active_class == "dog"
     assert app.controls.picker.value == "dog"
+    assert app.last_flash == "box 1: cat → dog"
     draw(app, (0, 0, 20, 20))
     assert [b.label for b in s.value()] == ["dog", "dog"]
-    key(app, "delete")  # the new box is selected
+    app.canvas.selection = {"type": "box", "index": 1}  # click the new box, then delete
+    key(app, "delete")
     assert len(s.value()) == 1 and app.canvas.selection == {}
     assert len(s.labels) == 1 and app.canvas.boxes[0]["label"] == "dog"
+
+
+def test_class_key_after_drawing_sets_the_next_box_not_the_drawn_one(app, frame):
+    """Issue 15.1: "drag around the food, press 4, drag around the coin" keeps the food."""
+    s = app.session
+    key(app, "class_1")
+    draw(app, (10, 10, 50, 50))  # the food
+    key(app, "class_2")  # the class of the *next* box
+    draw(app, (60, 10, 90, 40))  # the coin
+    assert [b.label for b in s.value()] == ["cat", "dog"]
+    assert [b["label"] for b in frame.loc["a0", "boxes"]] == ["cat", "dog"]
+    assert app.last_flash == ""  # no existing box changed
+    # the same with the class picker buttons (mouse only, as in the Voila app)
+    key(app, "next")
+    app.controls.picker.value = "cat"
+    draw(app, (5, 5, 30, 30))
+    app.controls.picker.value = "dog"
+    draw(app, (40, 5, 70, 30))
+    assert [b["label"] for b in frame.loc["a1", "boxes"]] == ["cat", "dog"]
+    assert [e.payload[-1]["label"] for e in s.store.events(s.task) if e.action == "label"] == [
+        "cat", "dog", "cat", "dog"]
+
+
+def test_class_key_changes_a_box_only_when_selected_on_purpose(app, monkeypatch):
+    s = app.session
+    draw(app, (10, 10, 50, 50))
+    draw(app, (60, 10, 90, 40))
+    sent = []
+    monkeypatch.setattr(app.canvas, "send", lambda msg, *a, **k: sent.append(msg))
+    # the browser sends the selection with the key: box 1 clicked (or reached with Tab)
+    app.handle({"kind": "action", "action": "class_2", "selection": {"type": "box", "index": 0}})
+    assert [b.label for b in s.value()] == ["dog", "cat"]
+    assert {"kind": "flash", "text": "box 1: cat → dog"} in sent
+    assert "box 1: cat → dog" in app.controls.messages.value
+    # the same class again changes nothing and flashes nothing
+    sent.clear()
+    app.handle({"kind": "action", "action": "class_2", "selection": {"type": "box", "index": 0}})
+    assert not [m for m in sent if m.get("kind") == "flash"]
+
+
+def test_accept_with_enter_does_not_select_the_accepted_box(app):
+    s = app.session
+    s.suggest("a0", [Box("cat", 10, 10, 30, 30)], source="model", score=0.8)
+    key(app, "accept")  # Enter, nothing selected: the best suggestion
+    assert app.canvas.selection == {}
+    key(app, "class_2")  # for the next box only
+    assert [b.label for b in s.value()] == ["cat"] and s.active_class == "dog"
 
 
 def test_boxes_are_clipped_to_the_image(app):

@@ -94,9 +94,12 @@ function render({ model, el: host }) {
   const boxC = el("canvas", "nbl-layer nbl-boxes-layer");
   const uiC = el("canvas", "nbl-layer nbl-ui-layer nbl-canvas");
   const notice = el("div", "nbl-notice");
+  const flashEl = el("div", "nbl-flash");
+  flashEl.hidden = true;
+  flashEl.setAttribute("role", "status");
   const help = el("div", "nbl-help");
   help.hidden = true;
-  stage.append(imgC, boxC, uiC, notice, help);
+  stage.append(imgC, boxC, uiC, notice, flashEl, help);
   const status = el("div", "nbl-status");
   const hint = el("div", "nbl-hint");
   root.append(legend, stage, status, hint);
@@ -239,7 +242,8 @@ function render({ model, el: host }) {
       const sw = el("span", "nbl-swatch");
       sw.style.background = colorOf(c);
       item.append(sw, el("span", "nbl-legend-key", i < 9 ? String(i + 1) : ""), el("span", "", c));
-      item.title = i < 9 ? `press ${i + 1} or click: new boxes (and the selected one) get class ${c}` : c;
+      item.title = i < 9 ? `press ${i + 1} or click: the next boxes you draw get class ${c} ` +
+        "(a box you clicked or selected with Tab changes too)" : c;
       if (i < 9) item.addEventListener("click", () => {
         send({ kind: "action", action: `class_${i + 1}`, selection });
         root.focus({ preventScroll: true });
@@ -265,8 +269,8 @@ function render({ model, el: host }) {
     hint.replaceChildren(
       el("span", focused ? "nbl-keys-on" : "nbl-keys-off",
         focused ? "⌨ keys active" : "click the image to use the keys"),
-      el("span", "", ` · drag: draw a box · drag edges/corners: resize · ${k("accept")}: accept suggestion` +
-        ` · 1-9: class · ${k("delete")}: delete · ${k("next")}: next · ${k("undo")}: undo · ${k("help")}: all keys`));
+      el("span", "", ` · 1-9: class of the next box, then drag: draw it · click a box: select it` +
+        ` · drag edges/corners: resize · ${k("accept")}: accept suggestion · ${k("delete")}: delete · ${k("next")}: next · ${k("undo")}: undo · ${k("help")}: all keys`));
     notice.textContent = model.get("notice") || "";
     notice.hidden = !notice.textContent;
   }
@@ -282,7 +286,9 @@ function render({ model, el: host }) {
       table.append(tr);
     }
     help.append(table, el("div", "nbl-help-mouse",
-      "Mouse: drag on the image to draw · click a box to select it · drag it to move · " +
+      "Mouse: pick a class (key or legend), then drag on the image to draw a box of that class · " +
+      "a new box is not selected: the next class only applies to the next box · " +
+      "click a box to select it (a class key then changes it) · drag it to move · " +
       "drag an edge or corner to resize · double-click a suggestion to accept it · " +
       "pan: Space/Alt/Ctrl + drag or middle button · zoom: wheel (when focused) or Ctrl+wheel"));
   }
@@ -398,7 +404,16 @@ function render({ model, el: host }) {
     model.save_changes();
     drawBoxes(); updateStatus();
   }
+  // a short toast over the image: a key changed the class of an existing box
+  let flashTimer = null;
+  function flash(text) {
+    flashEl.textContent = text || "";
+    flashEl.hidden = !text;
+    if (flashTimer) clearTimeout(flashTimer);
+    flashTimer = setTimeout(() => { flashEl.hidden = true; flashTimer = null; }, 1800);
+  }
   function onMessage(msg) {
+    if (msg && msg.kind === "flash") { flash(msg.text); return; }
     if (!msg || msg.kind !== "select") return;
     if (msg.seq != null && msg.seq < selSeq) return; // the user selected something since
     selection = msg.selection || {};
@@ -490,8 +505,9 @@ function render({ model, el: host }) {
       if (d.moved && r && r[2] - r[0] >= MIN_BOX && r[3] - r[1] >= MIN_BOX) {
         const box = r.map(r2);
         boxes.push({ label: model.get("active_class"), x0: box[0], y0: box[1], x1: box[2], y1: box[3] });
-        selection = { type: "box", index: boxes.length - 1 };
-        selSeq++;
+        // pick-then-draw: a new box is not selected, so the next class key or class button
+        // sets the class of the *next* box and never relabels this one
+        select({});
         send({ kind: "draw", box });
       } else if (!d.moved) {
         select({});
@@ -605,6 +621,7 @@ function render({ model, el: host }) {
   if (model.get("measure")) measure("render", {});
 
   return () => {
+    if (flashTimer) clearTimeout(flashTimer);
     for (const n of names) model.off("change:" + n, queueSync);
     model.off("change:width", onSize);
     model.off("change:height", onSize);

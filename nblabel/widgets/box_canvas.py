@@ -17,6 +17,13 @@ Messages from the browser (``content["kind"]``):
 ``select``          ``{"selection": {...}}`` the selected box / suggestion changed
 ``action``          ``{"action": name, "selection": {...}}`` a key or legend action (``next``,
                     ``accept`` ...) with the selection at the time of the key press
+
+Messages to the browser: ``select`` (``{"selection", "seq"}``: the kernel's choice of
+selection) and ``flash`` (``{"text"}``: a short toast, e.g. a key changed a box's class).
+
+Class model: pick, then draw. Class keys and the legend set the class of the next boxes; a
+box just drawn is not selected, so only a box the user clicked (or reached with Tab) is
+relabeled by a class key.
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "delete": ("delete the selected box (or reject a suggestion)", ("Delete", "Backspace", "x")),
     "undo": ("undo", ("Ctrl+z", "u")),
     "redo": ("redo", ("Ctrl+y", "Ctrl+Z", "U")),
-    **{f"class_{i}": (f"class {i} (and the selected box)", (str(i),)) for i in range(1, 10)},
+    **{f"class_{i}": (f"class {i} for the next boxes (and a box you selected)", (str(i),))
+       for i in range(1, 10)},
     "next_box": ("select the next box or suggestion", ("Tab",)),
     "deselect": ("select nothing / close help", ("Escape",)),
     "nudge_left": ("move the selected box left (Shift: 10 px)", ("ArrowLeft",)),
@@ -113,6 +114,9 @@ class BoxLabeler:
     >>> app                                                  # doctest: +SKIP
     """
 
+    #: the last toast shown over the image (a key changed an existing box's class)
+    last_flash: str = ""
+
     def __init__(
         self,
         df: pd.DataFrame | None = None,
@@ -183,8 +187,9 @@ class BoxLabeler:
         class_keys = [k for i in range(1, 10) for k in by_action.get(f"class_{i}", [])]
         for a, (desc, _k) in ACTIONS.items():
             if a == "class_1":
-                rows.append(["class_N", "class by number: new boxes and the selected box",
-                             class_keys])
+                rows.append(["class_N", "class by number for the next boxes you draw (pick, then "
+                             "draw); a box you clicked or selected with Tab changes too "
+                             "(a new box is not selected)", class_keys])
             elif not a.startswith("class_"):
                 rows.append([a, desc, by_action.get(a, [])])
         return rows
@@ -332,7 +337,9 @@ class BoxLabeler:
         if kind == "draw":
             x0, y0, x1, y1 = (float(v) for v in msg["box"])
             s.draw_box(x0, y0, x1, y1, label=s.active_class)
-            self._select({"type": "box", "index": len(s.value()) - 1})
+            # pick-then-draw: the new box is not selected, so the next class key sets the
+            # class of the next box instead of relabeling this one
+            self._select({})
         elif kind == "update":
             x0, y0, x1, y1 = (float(v) for v in msg["box"])
             s.update_box(int(msg["index"]), x0=x0, y0=y0, x1=x1, y1=y1)
@@ -399,10 +406,11 @@ class BoxLabeler:
         elif action == "redo":
             s.redo()
         elif action == "accept":
-            i = self._selected("suggestion") or 0
+            chosen = self._selected("suggestion")
             n_before = len(s.value())
-            s.accept(i)
-            self._select({"type": "box", "index": n_before})
+            s.accept(chosen or 0)
+            # the accepted box stays selected only if the user selected the suggestion
+            self._select({} if chosen is None else {"type": "box", "index": n_before})
         elif action == "accept_all":
             s.accept_all()
             self._select({})
@@ -427,16 +435,29 @@ class BoxLabeler:
             raise InputError(f"unknown action {action!r}")
 
     def _pick_class(self, label: str) -> None:
-        """Make ``label`` the class of new boxes and of the selected box."""
+        """Make ``label`` the class of the next boxes (pick, then draw) and of the box the
+        user selected on purpose (clicked, or Tab); a new box is never selected, so this
+        does not relabel the box just drawn. A changed class is flashed over the image."""
         s = self.session
         s.active_class = label
         sel = self._selection()
         if sel.get("type") == "box":
-            s.set_box_class(int(sel["index"]), label)
+            i = int(sel["index"])
+            old = s.value()[i].label if 0 <= i < len(s.value()) else None
+            s.set_box_class(i, label)
+            if old is not None and old != label:
+                self._flash(f"box {i + 1}: {old} → {label}")
         elif sel.get("type") == "suggestion":
             self._accept_edited(int(sel["index"]), int(sel.get("box", 0)), label=label)
+            self._flash(f"suggestion accepted as {label}")
         else:
             self._push()
+
+    def _flash(self, text: str) -> None:
+        """A short toast over the image, and the same words in the message area."""
+        self.last_flash = text
+        self.canvas.send({"kind": "flash", "text": text})
+        self.controls.show_message(text)
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
