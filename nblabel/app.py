@@ -12,23 +12,34 @@ hides its code. The server binds to 127.0.0.1 unless ``--ip`` says otherwise (se
 network means anyone who reaches the port can label and run the notebook: put it behind an
 authenticating proxy). ``--store`` sets ``$NBLABEL_APP_STORE``, which ``notebooks/app.ipynb``
 reads to find its SQLite store; arguments after ``--`` go to Voila unchanged.
+
+Stopping: SIGTERM or SIGINT (Ctrl-C) to ``nblabel app`` is passed on to Voila as SIGTERM
+(Voila then shuts its kernels down), and ``nblabel app`` waits for it. A second signal, or
+Voila still running :data:`STOP_GRACE` seconds later, kills it; kernels it leaves behind
+are ended too, so no server or kernel outlives ``nblabel app``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["STORE_ENV", "build_command", "main", "parse_args"]
+__all__ = ["STOP_GRACE", "STORE_ENV", "build_command", "main", "parse_args", "run_server"]
 
 #: Environment variable through which ``--store`` reaches the app notebook's kernel.
 STORE_ENV = "NBLABEL_APP_STORE"
 DEFAULT_PORT = 8866
+#: seconds Voila gets to shut its kernels down after SIGTERM before it is killed
+STOP_GRACE = 20.0
 
 
 def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -115,7 +126,86 @@ def main(argv: Sequence[str] | None = None) -> int:
         env[STORE_ENV] = store
     print(f"nblabel app: serving {cmd[3]} at http://{args.ip}:{args.port}/ (Ctrl-C stops)",
           file=sys.stderr)
+    return run_server(cmd, env=env)
+
+
+def _descendants(pid: int) -> list[Any]:
+    """The processes below ``pid`` (psutil objects; empty without psutil)."""
     try:
-        return subprocess.call(cmd, env=env)
-    except KeyboardInterrupt:
-        return 130
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with jupyter_server/ipykernel
+        return []
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _end(processes: Sequence[Any], timeout: float = 5.0) -> None:
+    """Terminate (then kill) the processes of ``processes`` that are still running."""
+    if not processes:
+        return
+    import psutil
+
+    alive = []
+    for p in processes:
+        with contextlib.suppress(psutil.Error):
+            if p.is_running():
+                p.terminate()
+                alive.append(p)
+    _gone, alive = psutil.wait_procs(alive, timeout=timeout)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    psutil.wait_procs(alive, timeout=timeout)
+
+
+def run_server(cmd: Sequence[str], env: dict[str, str] | None = None,
+               grace: float = STOP_GRACE) -> int:
+    """Run ``cmd`` (Voila) until it exits; SIGTERM/SIGINT here are passed on to it as
+    SIGTERM and waited for (a second signal, or ``grace`` seconds, kills it). Processes
+    it started (kernels) that outlive it are ended. Returns its exit status, or
+    ``128 + signal`` when stopped by a signal.
+    """
+    proc = subprocess.Popen(list(cmd), env=env)
+    received: list[int] = []
+    children: dict[int, Any] = {}
+    deadline = [float("inf")]
+
+    def remember() -> None:
+        for c in _descendants(proc.pid):
+            children.setdefault(c.pid, c)
+
+    def forward(signum: int, _frame: Any) -> None:
+        received.append(signum)
+        remember()  # the kernels, before Voila ends (they would be orphans after)
+        with contextlib.suppress(ProcessLookupError):
+            if len(received) == 1:
+                proc.send_signal(signal.SIGTERM)  # Voila shuts its kernels down on SIGTERM
+                deadline[0] = time.monotonic() + grace
+            else:
+                proc.kill()
+
+    handled = (signal.SIGTERM, signal.SIGINT)
+    try:
+        previous = {sig: signal.signal(sig, forward) for sig in handled}
+    except ValueError:  # not the main thread: signals cannot be caught here
+        previous = {}
+    try:
+        while True:
+            try:
+                rc = proc.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline[0]:
+                    remember()
+                    proc.kill()
+    finally:
+        if proc.poll() is None:  # an exception here: never leave Voila behind
+            remember()
+            proc.kill()
+            proc.wait()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        _end(list(children.values()))
+    return 128 + received[0] if received else rc

@@ -58,3 +58,65 @@ def test_cli_dispatches_to_app(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["app", str(APP), "--dry-run", "--port", "8899"]) == 0
     out = capsys.readouterr().out
     assert "-m voila" in out and str(APP) in out and "--port=8899" in out
+
+
+# -- stopping: signals reach the server, nothing outlives `nblabel app` ----------------------
+FAKE_SERVER = r"""
+import signal, subprocess, sys, time
+from pathlib import Path
+out = Path(sys.argv[1])
+# a "kernel" in its own session, as jupyter_client starts kernels
+kernel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"],
+                          start_new_session=True)
+def stop(signum, frame):
+    (out / "signal").write_text(str(signum))
+    if sys.argv[2] == "clean":
+        kernel.terminate(); kernel.wait()
+    sys.exit(0)  # "leaky": exits leaving its kernel running
+signal.signal(signal.SIGTERM, stop)
+(out / "pids").write_text(f"{kernel.pid}")
+time.sleep(120)
+"""
+
+
+def _gone(pid: int) -> bool:
+    psutil = pytest.importorskip("psutil")
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.parametrize(("sig", "mode"), [("SIGTERM", "leaky"), ("SIGINT", "clean")])
+def test_signal_is_forwarded_and_nothing_survives(tmp_path: Path, sig: str, mode: str) -> None:
+    """``nblabel app`` passes SIGTERM/SIGINT on to Voila as SIGTERM, waits for it, and ends
+    the kernels a server left behind (issue 15.3); checked on the process table."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server = tmp_path / "server.py"
+    server.write_text(FAKE_SERVER)
+    driver = (
+        "import sys; from nblabel.app import run_server; "
+        f"sys.exit(run_server([sys.executable, {str(server)!r}, {str(tmp_path)!r}, {mode!r}]))"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", driver])
+    try:
+        deadline = time.time() + 30
+        while not (tmp_path / "pids").exists():
+            assert time.time() < deadline and proc.poll() is None, "the fake server did not start"
+            time.sleep(0.05)
+        kernel = int((tmp_path / "pids").read_text())
+        psutil = pytest.importorskip("psutil")
+        (server_proc,) = psutil.Process(proc.pid).children()
+        proc.send_signal(getattr(signal, sig))
+        rc = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert rc == 128 + getattr(signal, sig)
+    assert (tmp_path / "signal").read_text() == str(int(signal.SIGTERM))
+    assert _gone(server_proc.pid), "the server outlived nblabel app"
+    assert _gone(kernel), "a kernel outlived nblabel app"

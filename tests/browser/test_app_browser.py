@@ -1,18 +1,26 @@
 """The annotator app in a real browser: ``nblabel app notebooks/app.ipynb --store FILE``
 (Voila, through nblabel/app.py), headless Chromium draws a box and presses keys, and the
-SQLite store is checked afterwards from this process."""
+SQLite store is checked afterwards from this process.
+
+Every process the app starts (Voila, its kernels) carries a tag in its environment; the
+autouse fixture ``no_survivors`` fails a test that leaves one of them running (and ends it).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
+import pytest
 from playwright.sync_api import expect
 
 from nblabel.datasets import food_sample
@@ -26,6 +34,8 @@ CLASSES = ["apple", "banana", "egg", "coin"]  # as in notebooks/app.ipynb
 W, H = 800, 560  # BoxLabeler's default canvas size (CSS px)
 DRAWN = (530, 284, 619, 372)  # image pixels: the coin of apple002S_1
 ANNOTATOR = "app-browser-test"
+TAG_ENV = "NBLABEL_TEST_PROCESS_TAG"  # inherited by Voila and its kernels
+TAG = f"app-browser-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
 def _fixtures_module():
@@ -55,11 +65,45 @@ def wait_for(fn, timeout=20.0):
         time.sleep(0.25)
 
 
+def tagged() -> list[psutil.Process]:
+    """Running processes started by this module's apps (their environment has TAG)."""
+    out = []
+    for p in psutil.process_iter():
+        if p.pid == os.getpid():
+            continue
+        with contextlib.suppress(psutil.Error):
+            if p.environ().get(TAG_ENV) == TAG and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def no_survivors():
+    """No Voila server or kernel started by a test may outlive it."""
+    yield
+    if wait_for(lambda: not tagged(), timeout=5):
+        return
+    left = tagged()
+    desc = [" ".join(p.cmdline()[:4]) for p in left]
+    for p in left:  # never leave them running, even when failing
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+    pytest.fail(f"processes outlived the test: {desc}")
+
+
+class App:
+    """A running ``nblabel app``: its port and process."""
+
+    def __init__(self, port: int, proc: subprocess.Popen) -> None:
+        self.port, self.proc = port, proc
+
+
 @contextlib.contextmanager
-def serve_app(tmp_path: Path, store: Path, annotator: str | None) -> Iterator[int]:
-    """``nblabel app notebooks/app.ipynb --store STORE`` on a free port; yields the port."""
+def serve_app(tmp_path: Path, store: Path, annotator: str | None) -> Iterator[App]:
+    """``nblabel app notebooks/app.ipynb --store STORE`` on a free port."""
     port = fx.free_port()
     env = fx.server_env(tmp_path)
+    env[TAG_ENV] = TAG
     env.pop("NBLABEL_ANNOTATOR", None)
     if annotator:
         env["NBLABEL_ANNOTATOR"] = annotator
@@ -69,11 +113,11 @@ def serve_app(tmp_path: Path, store: Path, annotator: str | None) -> Iterator[in
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
         fx.TIMINGS["nblabel app start"] = fx.wait_port(port, proc)
-        yield port
+        yield App(port, proc)
     finally:
-        proc.terminate()
+        proc.terminate()  # SIGTERM: nblabel app stops Voila and its kernels, then exits
         try:
-            proc.wait(10)
+            proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
@@ -81,7 +125,8 @@ def serve_app(tmp_path: Path, store: Path, annotator: str | None) -> Iterator[in
 
 def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
     store = tmp_path / "app.sqlite"
-    with serve_app(tmp_path, store, ANNOTATOR) as port:
+    with serve_app(tmp_path, store, ANNOTATOR) as app:
+        port = app.port
         t0 = time.time()
         page.goto(f"http://127.0.0.1:{port}/")
         canvas = page.locator(".nbl-canvas")
@@ -95,13 +140,15 @@ def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
 
         canvas.scroll_into_view_if_needed()
         box = canvas.bounding_box()
+        canvas.click(position={"x": 5, "y": 5})  # focus (a click on the image draws nothing)
+        page.keyboard.press("4")  # pick, then draw: class 4 (coin) for the next box
+        expect(page.locator(".nbl-legend-item.nbl-active")).to_contain_text("coin")
         x0, y0 = to_page(canvas, *DRAWN[:2])
         canvas.hover(position={"x": x0 - box["x"], "y": y0 - box["y"]})
         page.mouse.down()
         page.mouse.move(*to_page(canvas, *DRAWN[2:]), steps=6)
         page.mouse.up()
-        page.keyboard.press("4")  # class 4 (coin) for the selected box
-        expect(page.locator(".nbl-status")).to_contain_text("(coin)")
+        expect(page.locator(".nbl-status")).to_contain_text("1 box")
         screenshot(page, "app-voila")
         page.keyboard.press("n")  # next photo
         expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_2")
@@ -137,7 +184,8 @@ def test_app_asks_for_a_name(browser, page, tmp_path):
     from nblabel.assign import leases
 
     store = tmp_path / "app.sqlite"
-    with serve_app(tmp_path, store, None) as port:
+    with serve_app(tmp_path, store, None) as app:
+        port = app.port
         shown = []
         for who in ("ana", "ben"):
             page.goto(f"http://127.0.0.1:{port}/")
@@ -153,3 +201,22 @@ def test_app_asks_for_a_name(browser, page, tmp_path):
     with BoxSession(food_sample()[0], image="path", classes=CLASSES, store=str(store)) as s:
         held = leases(s.store, s.task)
     assert dict(zip(held["annotator"], held["item"])) == {"ana": shown[0], "ben": shown[1]}
+
+
+def test_sigterm_stops_voila_and_its_kernels(browser, page, tmp_path):
+    """SIGTERM to ``nblabel app`` with a page open (a kernel running): it exits, and no
+    Voila server or kernel is left in the process table (issue 15.3)."""
+    store = tmp_path / "app.sqlite"
+    with serve_app(tmp_path, store, ANNOTATOR) as app:
+        page.goto(f"http://127.0.0.1:{app.port}/")
+        page.locator(".nbl-canvas").wait_for()
+        running = tagged()
+        cmds = [" ".join(p.cmdline()) for p in running]
+        assert any("voila" in c for c in cmds), cmds
+        assert any("ipykernel" in c for c in cmds), f"no kernel started: {cmds}"
+        app.proc.send_signal(signal.SIGTERM)
+        rc = app.proc.wait(40)
+        assert rc == 128 + signal.SIGTERM, rc
+        # the moment nblabel app has exited, Voila and its kernel are gone
+        assert [p.pid for p in tagged()] == [], [" ".join(p.cmdline()[:4]) for p in tagged()]
+    assert "Handle signal" in (tmp_path / "app.log").read_text()  # Voila got the signal
