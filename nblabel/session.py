@@ -49,7 +49,9 @@ class Suggestion:
 
 @dataclass(frozen=True)
 class Progress:
-    """How far the session is: labeled items, rate over the last hour, time left."""
+    """How far the session is: items done, items done per hour (over the last hour of this
+    session), time left for the items not done; actions (boxes, class keys, undo) do not
+    count, items do."""
 
     done: int
     total: int
@@ -89,7 +91,7 @@ class LabelSession:
 
     kind: ClassVar[str] = "value"
     default_column: ClassVar[str] = "label"
-    #: labels/hour needs this many labels, measured over at least this many seconds
+    #: items/hour needs this many items done, measured over at least this many seconds
     RATE_MIN_LABELS: ClassVar[int] = 3
     RATE_MIN_WINDOW: ClassVar[float] = 60.0
 
@@ -130,7 +132,7 @@ class LabelSession:
         self._done = np.zeros(n, dtype=bool)
         self._skipped = np.zeros(n, dtype=bool)
         self._history: list[int] = []
-        self._label_times: list[float] = []
+        self._done_times: dict[int, float] = {}  # position -> when it became done here
         self._labels_cache: pd.DataFrame | None = None
         self._index_ref = df.index
         self._col_pos = self._ensure_column()
@@ -391,8 +393,6 @@ class LabelSession:
             stored = self.store.append(event)  # durable first: a failure changes nothing
             for item in self.log.apply(stored):
                 self._sync(item)
-        if action in ("label", "undo", "redo"):
-            self._label_times.append(stored.ts)
         self._labels_cache = None
         if self.assignment is not None:
             self.assignment.record(stored)
@@ -407,7 +407,13 @@ class LabelSession:
         if pos < 0:
             return
         labeled = self.log.is_labeled(key)
-        self._done[pos] = labeled and key not in self.log.sent_back
+        done = labeled and key not in self.log.sent_back
+        if done != self._done[pos]:  # the item became done (or not): the rate counts items
+            if done:
+                self._done_times[pos] = time.time()
+            else:
+                self._done_times.pop(pos, None)
+        self._done[pos] = done
         cell = self._cell(self.value(key)) if labeled else None
         self.df.iat[pos, self._col_pos] = cell
 
@@ -510,14 +516,17 @@ class LabelSession:
     # -- reporting --------------------------------------------------------------------------
     @property
     def progress(self) -> Progress:
-        """Labeled items, labels per hour (last hour of this session), estimated time left.
+        """Items done, items done per hour (last hour of this session), estimated time left.
 
-        The rate is measured over at least :attr:`RATE_MIN_WINDOW` seconds and needs
-        :attr:`RATE_MIN_LABELS` labels, so two quick labels do not promise 25,000 an hour.
+        An item is done when it is submitted or has a label (at least one box or tag, or a
+        class); many actions on one item (boxes, class keys, undo/redo) count it once, and
+        an item undone back to nothing no longer counts. The rate is measured over at least
+        :attr:`RATE_MIN_WINDOW` seconds and needs :attr:`RATE_MIN_LABELS` items, so two
+        quick items do not promise 25,000 an hour.
         """
         done, total = int(self._done.sum()), len(self.items)
         now = time.time()
-        recent = [t for t in self._label_times if now - t <= 3600]
+        recent = sorted(t for t in self._done_times.values() if now - t <= 3600)
         per_hour = 0.0
         if len(recent) >= self.RATE_MIN_LABELS:
             span = max(now - recent[0], self.RATE_MIN_WINDOW)

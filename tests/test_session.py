@@ -319,3 +319,35 @@ def test_labels_never_overwrite_input_or_prefill_columns():
     s = TagSession(df, text="title", tags=["x"], prefill="tags", column="checked_tags")
     s.submit()
     assert df.at[0, "tags"] == ["x"] and df.at[0, "checked_tags"] == []
+
+
+def test_progress_counts_items_not_actions(monkeypatch, tmp_path):
+    """Issue 15.4: boxes, class changes, undo and redo on one item count it once."""
+    frame = image_frame(tmp_path, n=10, size=(100, 80))
+    s = BoxSession(frame, image="path", classes=["a", "b"])
+    clock = [1000.0]
+    monkeypatch.setattr("nblabel.session.time.time", lambda: clock[0])
+    monkeypatch.setattr("nblabel.store.time.time", lambda: clock[0])
+    for _ in range(3):  # three items, eight actions each
+        for i in range(3):
+            s.draw_box(1 + i, 1, 20 + i, 20)
+        s.set_box_class(0, "b")
+        s.update_box(1, x1=30)
+        s.undo()
+        s.redo()
+        s.delete_box(2)
+        clock[0] += 20
+        s.next()
+    p = s.progress
+    assert p.done == 3
+    assert p.per_hour == pytest.approx(3 / 60 * 3600)  # 3 items over 60 s, not 24 actions
+    assert p.remaining_seconds == pytest.approx(7 / p.per_hour * 3600)
+    # an item undone back to nothing is not done any more, and leaves the rate
+    s.goto(frame.index[2])
+    s.delete_box(0)
+    s.delete_box(0)
+    assert s.progress.done == 2 and s.progress.per_hour == 0  # 2 items: too few for a rate
+    # an empty item submitted on purpose is done
+    s.submit()
+    assert s.progress.done == 3
+    s.close()

@@ -498,3 +498,19 @@ def test_close_closes_the_store_it_opened(tmp_path):
     borrowed = BoxLabeler(session=session)
     borrowed.close()
     assert session.store.count() == 0  # a session the user passed in stays open
+
+
+def test_counter_and_rate_count_items_and_never_go_back_on_reorder(app):
+    """Issue 15.4/15.5: "item N of M" is the position in what is left (done + 1), not the
+    queue rank, and the rate is items per hour."""
+    s = app.session
+    draw(app, (1, 1, 9, 9))
+    draw(app, (20, 20, 40, 40))
+    assert "item 1 of 5" in app.controls.counter.value  # still on the first item
+    key(app, "next")
+    assert "item 2 of 5" in app.controls.counter.value and "4 left" in app.controls.counter.value
+    s.queue.reorder(np.array([0.0, 0.1, 0.2, 0.3, 0.9]))  # new scores: this item ranks last
+    app.controls.refresh()
+    assert "item 2 of 5" in app.controls.counter.value
+    assert "items/h" in app.controls.progress_text.value
+    assert "labels/h" not in app.controls.progress_text.value

@@ -19,7 +19,10 @@ on_pick=None, on_submit=None)``
 ``.layout(center)``      VBox(header, center, toolbar, messages)
 ``.add_button(name, description, callback, tooltip="")``  an extra button (guarded)
 ``.set_picked(value)``   show ``value`` as picked without calling ``on_pick``
-``.refresh()``           re-read progress, counter, id (called on every session change)
+``.refresh()``           re-read progress, counter, id (called on every session change);
+                         the counter is "item N of M" with N = items done + 1 (the
+                         position in what is left, never backwards on a queue reorder),
+                         the rate counts items done per hour, not actions
 ``.report()``            context manager: an exception inside is shown and logged
 ``.call(fn, *args, **kwargs)``  ``fn`` inside :meth:`report`; its result or ``None``
 ``.show_error(exc_or_text) / .show_message(text) / .clear_message()``
@@ -222,7 +225,7 @@ class Controls:
         p = s.progress
         self.progress_bar.max = max(p.total, 1)
         self.progress_bar.value = p.done
-        rate = f"{p.per_hour:.0f} labels/h" if p.per_hour else "- labels/h"
+        rate = f"{p.per_hour:.0f} items/h" if p.per_hour else "- items/h"
         self.progress_text.value = (
             f"<span class='nblabel-progress'>{p.done} / {p.total} done · {rate} · "
             f"{format_duration(p.remaining_seconds)} left</span>"
@@ -231,9 +234,13 @@ class Controls:
         if item is None:
             self.counter.value = "<b>no items</b>"
         else:
-            rank = s.queue.rank(item.position) + 1
+            # position in what is left: items done (other than this one) + 1; a reordered
+            # queue (new model scores) never makes it go backwards
+            here = int(s.is_labeled(item.key) and item.key not in s.log.sent_back)
+            number = min(p.done - here + 1, p.total)
             self.counter.value = (
-                f"<b>item {rank} of {p.total}</b> · id <code class='nblabel-item-id'>"
+                f"<b>item {number} of {p.total}</b> · {p.total - p.done} left · id "
+                f"<code class='nblabel-item-id'>"
                 f"{html.escape(str(item.key))}</code>"
             )
         self._enable()
