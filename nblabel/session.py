@@ -13,6 +13,7 @@ import contextlib
 import gc
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -163,6 +164,7 @@ class LabelSession:
             self.log.replay(self.store.events(self.task))
         if not self.log.n_events:
             return
+        self._check_replayed()  # before anything reaches the DataFrame
         keys = list(self.log.values.keys() | self.log.skipped)
         positions = self.items.positions_of(keys)
         unknown = [k for k, p in zip(keys, positions) if p < 0]
@@ -194,6 +196,9 @@ class LabelSession:
             cells[pos] = self._cell(self._decode(payload))
         self.df[self.column] = pd.Series(cells, index=self.df.index, dtype=object)
         self._col_pos = int(self.df.columns.get_loc(self.column))
+
+    def _check_replayed(self) -> None:
+        """Refuse a store whose events this session cannot show (overridden)."""
 
     def close(self) -> None:
         """Close the store if the session opened it."""
@@ -573,6 +578,10 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+#: the class of a box in a stored payload (JSON text): ``"label": "apple"``
+_LABEL_RE = re.compile(r'"label":\s*"((?:[^"\\]|\\.)*)"')
+
+
 def _check_classes(classes: Iterable[str] | None, what: str) -> list[str]:
     out = [str(c) for c in (classes or [])]
     if len(set(out)) != len(out):
@@ -594,6 +603,10 @@ class BoxSession(LabelSession):
         The box classes (first is the default class of new boxes).
     group : str, optional
         Column naming the image group (for tracker propagation).
+    add_classes : bool
+        A store holding boxes of classes not in ``classes`` is refused with an error that
+        names them (never replayed silently); ``add_classes=True`` adds them to the
+        session's classes instead.
     **kwargs
         See :class:`LabelSession`.
     """
@@ -608,9 +621,11 @@ class BoxSession(LabelSession):
         image: str,
         classes: Sequence[str],
         group: str | None = None,
+        add_classes: bool = False,
         **kwargs: Any,
     ) -> None:
         self.classes = _check_classes(classes, "classes")
+        self._add_classes = bool(add_classes)
         if not self.classes:
             raise InputError("a BoxSession needs at least one class: classes=['cat', ...]")
         self.group_column = group
@@ -618,6 +633,28 @@ class BoxSession(LabelSession):
             raise InputError(f"group column {group!r} not in the DataFrame")
         self.active_class = self.classes[0]
         super().__init__(df, image=image, **kwargs)
+
+    def _check_replayed(self) -> None:
+        unknown = self._store_classes() - set(self.classes)
+        if not unknown:
+            return
+        if self._add_classes:
+            self.classes.extend(sorted(unknown))
+            log.warning("store %s: added the classes %s to %s", self.store, sorted(unknown),
+                        self.classes)
+            return
+        if self._owns_store:
+            self.store.close()
+        raise UnknownClassError(
+            f"the store {self.store} has boxes of classes {sorted(unknown)} that this session "
+            f"does not have (classes={self.classes}); pass add_classes=True to add them, "
+            f"list them in classes=, or use another store"
+        )
+
+    def _store_classes(self) -> set[str]:
+        """Every box class in the replayed events (labels, history, suggestions)."""
+        text = "\n".join(ev.payload_json for ev in self.log.by_id.values())
+        return {json.loads(f'"{m}"') for m in set(_LABEL_RE.findall(text))} if text else set()
 
     def _encode(self, value: tuple[Box, ...]) -> Any:
         return [b.to_dict() for b in value]

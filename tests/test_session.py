@@ -351,3 +351,36 @@ def test_progress_counts_items_not_actions(monkeypatch, tmp_path):
     s.submit()
     assert s.progress.done == 3
     s.close()
+
+
+def test_store_with_other_classes_is_an_error_naming_them(tmp_path):
+    """Issue 15.6: a store labeled with classes food/coin opened with apple/.../coin."""
+    frame = image_frame(tmp_path, n=3, size=(100, 80))
+    path = tmp_path / "food-labels.sqlite"
+    with BoxSession(frame.copy(), image="path", classes=["food", "coin"], store=path) as s:
+        s.draw_box(1, 1, 20, 20, "food")
+        s.draw_box(30, 30, 50, 50, "coin")
+    classes = ["apple", "banana", "egg", "coin"]
+    df = frame.copy()
+    with pytest.raises(UnknownClassError, match=r"\['food'\].*add_classes=True") as err:
+        BoxSession(df, image="path", classes=classes, store=path)
+    assert "food-labels.sqlite" in str(err.value)
+    assert "boxes" not in df or df["boxes"].isna().all()
+    # the store was not left open: it can be opened again at once, and merged on request
+    with BoxSession(df, image="path", classes=classes, store=path, add_classes=True) as s:
+        assert s.classes == [*classes, "food"]
+        assert [b.label for b in s.value(frame.index[0])] == ["food", "coin"]
+        s.draw_box(60, 10, 80, 30, "food")  # a merged class is a class like the others
+
+
+def test_unknown_classes_in_history_and_suggestions_are_found_too(tmp_path):
+    frame = image_frame(tmp_path, n=3, size=(100, 80))
+    path = tmp_path / "s.sqlite"
+    with BoxSession(frame.copy(), image="path", classes=["a", "ghost", "hint"], store=path) as s:
+        s.draw_box(1, 1, 20, 20, "ghost")
+        s.undo()  # only in the history (redo would bring it back)
+        s.suggest(frame.index[1], [Box("hint", 1, 1, 9, 9)], source="model")
+    with pytest.raises(UnknownClassError, match=r"\['ghost', 'hint'\]"):
+        BoxSession(frame.copy(), image="path", classes=["a"], store=path)
+    with BoxSession(frame.copy(), image="path", classes=["a", "ghost", "hint"], store=path):
+        pass  # the same classes: no error
