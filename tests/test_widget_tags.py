@@ -116,11 +116,13 @@ def test_prefilled_tags_are_normalised_and_distinct():
 def test_remove_prefilled_then_add_with_alias_and_parent_then_submit():
     lab = labeler()
     lab.handle({"type": "remove", "tag": "topic-007"})
-    assert lab.df.at["p0", "tags"] == ["computer-vision"]
+    assert lab.unsaved() == ["computer-vision"]
     lab.handle({"type": "add", "tag": "Detection"})  # alias, parent already there
-    assert lab.df.at["p0", "tags"] == ["computer-vision", "object-detection"]
+    assert lab.unsaved() == ["computer-vision", "object-detection"]
     assert chips(lab) == {"computer-vision": "prefill", "object-detection": "tag"}
+    assert lab.df.at["p0", "tags"] is None  # edits are not labels until submitted
     lab.handle({"type": "key", "key": "Enter"})
+    assert lab.df.at["p0", "tags"] == ["computer-vision", "object-detection"]
     assert lab.session.current.key == "p1"
     assert lab.picker.text.startswith("BERT")
     assert chips(lab) == {"natural-language-processing": "prefill"}
@@ -137,7 +139,7 @@ def test_parent_implied_by_child_cannot_be_removed():
     lab.handle({"type": "add", "tag": "object-detection"})
     lab.handle({"type": "remove", "tag": "computer-vision"})
     assert "implied by 'object-detection'" in message(lab)
-    assert "computer-vision" in lab.df.at["p0", "tags"]
+    assert "computer-vision" in lab.unsaved()
     assert chips(lab)["computer-vision"] == "prefill"
 
 
@@ -149,6 +151,7 @@ def test_unknown_tag_is_refused_with_a_message_or_added_when_allowed():
     lab2 = labeler(tags=vocab(), allow_new=True)
     assert "quantum-widgets" not in [c[0] for c in lab2.picker.choices]
     lab2.handle({"type": "add", "tag": "Quantum Widgets"})
+    lab2.submit()
     assert "quantum-widgets" in lab2.df.at["p0", "tags"]
     assert "quantum-widgets" in [c[0] for c in lab2.picker.choices] and lab2.picker.allow_new
 
@@ -156,6 +159,8 @@ def test_unknown_tag_is_refused_with_a_message_or_added_when_allowed():
 def test_vocabulary_changes_mid_session_keep_labels():
     lab = labeler()
     lab.handle({"type": "add", "tag": "topic-001"})
+    lab.submit()
+    lab.previous()
     v = lab.session.vocabulary
     v.add("graph-neural-networks", aliases=["gnn"])
     v.remove("topic-001")
@@ -166,9 +171,11 @@ def test_vocabulary_changes_mid_session_keep_labels():
     assert "topic-001" in lab.df.at["p0", "tags"]  # the label stays
     assert "topic-001" in chips(lab)
     lab.handle({"type": "add", "tag": "GNN"})
-    assert "graph-neural-networks" in lab.df.at["p0", "tags"]
+    assert "graph-neural-networks" in lab.unsaved() and "topic-001" in lab.unsaved()
     lab.handle({"type": "remove", "tag": "topic-001"})  # a tag no longer in the vocabulary
+    lab.submit()
     assert "topic-001" not in lab.df.at["p0", "tags"]
+    assert "graph-neural-networks" in lab.df.at["p0", "tags"]
 
 
 def test_keys_undo_redo_skip_previous():
@@ -213,16 +220,17 @@ def test_number_keys_toggle_model_suggestions_with_probabilities():
     assert [s["tag"] for s in sugg] == ["topic-003", "object-detection", "topic-100"]
     assert sugg[0]["p"] == pytest.approx(0.9) and not sugg[0]["on"]
     lab.handle({"type": "key", "key": "2"})
-    assert lab.df.at["p0", "tags"] == ["computer-vision", "object-detection", "topic-007"]
-    assert lab.session.log.current("p0").source == "model"
+    assert lab.unsaved() == ["computer-vision", "object-detection", "topic-007"]
     assert [s["on"] for s in lab.picker.suggestions] == [False, True, False]
     assert chips(lab)["object-detection"] == "tag"  # suggestions are not pre-fill
     lab.handle({"type": "key", "key": "2"})  # toggles off
-    assert "object-detection" not in lab.df.at["p0", "tags"]
+    assert "object-detection" not in lab.unsaved()
     lab.handle({"type": "key", "key": "7"})
     assert "no suggestion number 7" in message(lab)
     lab.handle({"type": "accept", "tag": "topic-100"})  # a click on a suggestion
+    lab.submit()
     assert "topic-100" in lab.df.at["p0", "tags"]
+    assert lab.session.log.current("p0").source == "model"
 
 
 def test_trainer_events_show_in_messages_and_curve_plots():
@@ -240,8 +248,9 @@ def test_trainer_events_show_in_messages_and_curve_plots():
 def test_single_tag_mode_replaces():
     lab = labeler(multi=False)
     lab.handle({"type": "add", "tag": "topic-001"})
-    assert lab.df.at["p0", "tags"] == ["topic-001"]
+    assert lab.unsaved() == ["topic-001"]
     lab.handle({"type": "add", "tag": "topic-002"})
+    lab.submit()
     assert lab.df.at["p0", "tags"] == ["topic-002"]
 
 
@@ -351,7 +360,7 @@ def test_background_retraining_keeps_the_widget_responsive():
     assert learner.running  # the fit is in the worker ...
     assert busy < 0.8  # ... and labeling did not wait for its 1 s
     lab.handle({"type": "add", "tag": "b"})  # still labeling while it trains
-    assert df["tags"].notna().sum() == 4
+    assert lab.unsaved() == ["b"] and df["tags"].notna().sum() == 3  # saved on submit
     assert lab.model is None or lab.model is learner.model_
     assert lab.wait(10)  # the public way to wait for the background fit
     assert learner.status == "idle" and len(learner.history) == 1
@@ -380,6 +389,7 @@ def test_failed_retraining_is_shown_and_labeling_goes_on():
     assert "model training failed" in message(lab) and "cannot learn" in message(lab)
     assert (lab.session.queue.order == order_before).all()
     lab.handle({"type": "add", "tag": "b"})
+    lab.submit()
     assert df["tags"].notna().sum() == 3
     lab.close()
 
@@ -449,3 +459,31 @@ def test_class_labeler_with_default_model_orders_classes():
     first = lab.picker.suggestions[0]
     assert first["tag"] == ("pos" if int(key) % 2 == 0 else "neg") and first["p"] > 0.5
     lab.close()
+
+
+def test_an_item_is_done_and_in_the_dataframe_only_when_submitted():
+    """Issue 15.5: the first edit is not a label; Enter is. Ctrl+z takes back unsaved edits
+    first; an item left unsubmitted keeps its draft and stays open."""
+    df = pd.DataFrame({"t": ["a", "b", "c"]})
+    lab = TagLabeler(df, text="t", tags=["x", "y", "z"])
+    s = lab.session
+    lab.handle({"type": "add", "tag": "x"})
+    lab.handle({"type": "add", "tag": "y"})
+    assert chips(lab) == {"x": "tag", "y": "tag"}
+    assert df["tags"].tolist() == [None, None, None]
+    assert s.progress.done == 0 and not s.is_labeled(0) and not list(s.store.events(s.task))
+    assert "item 1 of 3" in lab.controls.counter.value
+    lab.handle({"type": "key", "key": "Ctrl+z"})  # takes back the unsaved "y"
+    assert chips(lab) == {"x": "tag"} and not list(s.store.events(s.task))
+    lab.handle({"type": "key", "key": "Ctrl+ArrowRight"})  # skip: the draft stays unsaved
+    assert s.current.key == "1" and df["tags"].tolist() == [None, None, None]
+    lab.handle({"type": "key", "key": "Ctrl+ArrowLeft"})
+    assert s.current.key == "0" and lab.unsaved() == ["x"]
+    lab.handle({"type": "key", "key": "Enter"})
+    assert df["tags"].tolist() == [["x"], None, None]
+    assert s.progress.done == 1 and s.is_labeled(0)
+    labels = [e for e in s.store.events(s.task) if e.action == "label"]
+    assert [e.payload for e in labels] == [["x"]]  # one label event, at submit
+    assert "item 2 of 3" in lab.controls.counter.value
+    lab.handle({"type": "key", "key": "Ctrl+z"})  # nothing unsaved here: undoes the submit
+    assert s.current.key == "0" and df["tags"].tolist() == [None, None, None]

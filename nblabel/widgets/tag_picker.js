@@ -144,6 +144,8 @@ function render({ model, el: root }) {
       list.append(li);
     });
     list.style.display = matches.length ? "" : "none";
+    const current = list.children[active]; // the list scrolls in its own box: keep it in view
+    if (current && current.scrollIntoView) current.scrollIntoView({ block: "nearest" });
   }
 
   function pick(tag) {

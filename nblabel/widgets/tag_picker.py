@@ -84,7 +84,7 @@ class TagPicker(anywidget.AnyWidget):
     suggestion_title = t.Unicode("suggested:").tag(sync=True)
     choices = t.List().tag(sync=True)
     allow_new = t.Bool(False).tag(sync=True)
-    max_completions = t.Int(8).tag(sync=True)
+    max_completions = t.Int(20).tag(sync=True)  # all shown: the list scrolls in its box
     keymap = t.Dict().tag(sync=True)
     placeholder = t.Unicode("type a tag, Enter to add").tag(sync=True)
     hint = t.Unicode("").tag(sync=True)

@@ -4,9 +4,12 @@
 
 The widget renders session state and turns each user intent into one session call
 (``set_tags``, ``remove_tag``, ``set_label``, ``next``, ``skip``, ``undo``, ``redo``); it
-holds no labels of its own. The only state it derives is the *draft* of an item not yet
-touched: its pre-filled tags (e.g. the author's own tags), shown as distinct chips and
-written to the session on the first edit or on submit.
+holds no labels of its own, only the *draft* of the item on screen: its pre-filled tags
+(e.g. the author's own tags) and the edits not yet submitted. The tag labeler writes an item
+to the session -- the store, the DataFrame, the done count -- when it is submitted
+(``Enter`` on an empty tag box, or the Submit button), not at its first edit; ``Ctrl+z``
+first takes back unsaved edits. Unsaved edits of an item left without submitting stay its
+draft while the widget lives (a kernel restart forgets them).
 
 Keys (while the widget has focus; all keys are kept from JupyterLab's shortcuts):
 ``Enter`` submit, ``1``-``9`` toggle the numbered suggestion (when the tag box is empty and
@@ -149,24 +152,64 @@ class TagLabeler(Labeler):
     def _touched(self, key: str) -> bool:
         return self.session.log.current(key) is not None
 
+    @property
+    def _unsaved(self) -> dict[str, list[tuple[list[str], str]]]:
+        # item -> its unsaved edits (tags, source), oldest first (the last is shown)
+        return self.__dict__.setdefault("_unsaved_edits", {})
+
     def draft(self) -> list[str]:
         s = self.session
         key = s._key(None)
+        edits = self._unsaved.get(key)
+        if edits:
+            return list(edits[-1][0])
         return sorted(s.value(key) if self._touched(key) else s.prefilled(key))
+
+    def unsaved(self, key: Any | None = None) -> list[str] | None:
+        """The unsaved tags of an item (default: the current one), ``None`` if it has none."""
+        edits = self._unsaved.get(self.session._key(key))
+        return list(edits[-1][0]) if edits else None
+
+    def _edit(self, tags: Sequence[str], source: str = "human") -> None:
+        """One unsaved edit of the current item (validated now: aliases, parents)."""
+        s = self.session
+        key = s._key(None)
+        old = self.draft()
+        known = set(s.tag_names)
+        kept = {t for t in tags if t in old and t not in known}  # left the vocabulary: stays
+        new = sorted(s._normalize([t for t in tags if t not in kept], key) | kept)
+        if new != old:
+            self._unsaved.setdefault(key, []).append((new, source))
+        self.refresh()
 
     def _commit_draft(self) -> None:
         key = self.session._key(None)
-        if not self._touched(key):
+        edits = self._unsaved.pop(key, None)
+        if edits:
+            tags, source = edits[-1]
+            self.session.set_value(tags, key, source=source)
+        elif not self._touched(key):
             self.session.set_tags(self.draft(), key)
+
+    def undo(self) -> None:
+        """Take back the last unsaved edit of this item; without one, undo in the session."""
+        key = self.session._key(None) if self.session.current is not None else None
+        edits = self._unsaved.get(key) if key is not None else None
+        if edits:
+            edits.pop()
+            if not edits:
+                del self._unsaved[key]
+            self.refresh()
+            return
+        super().undo()
 
     # -- intents ----------------------------------------------------------------------------
     def add(self, tag: str) -> None:
         """Add a tag (an alias maps to its tag; parents come along); single: replace."""
-        s = self.session
         if not self.multi:
-            s.set_tags([tag])
+            self._edit([tag])
         else:
-            s.set_tags([*self.draft(), tag])
+            self._edit([*self.draft(), tag])
 
     def remove(self, tag: str) -> None:
         """Remove a tag (a pre-filled one too). A parent implied by a remaining child stays."""
@@ -180,10 +223,7 @@ class TagLabeler(Labeler):
             raise NblabelError(
                 f"{tag!r} is implied by {', '.join(map(repr, children))}: remove that first"
             )
-        if self._touched(key):
-            s.remove_tag(tag, key)
-        else:
-            s.set_tags([t for t in draft if t != tag], key)
+        self._edit([t for t in draft if t != tag])
 
     def _ancestors(self, tag: str) -> list[str]:
         vocab = self.session.vocabulary
@@ -199,9 +239,8 @@ class TagLabeler(Labeler):
         if tag in self.draft():
             self.remove(tag)
         else:
-            s = self.session
-            new = [tag] if not self.multi else [*self.draft(), tag]
-            s.set_value(new, source="model" if self.trainer is not None else "human")
+            self._edit([tag] if not self.multi else [*self.draft(), tag],
+                       source="model" if self.trainer is not None else "human")
 
     # -- rendering ------------------------------------------------------------------------------
     def _chips(self, key: str) -> list[dict[str, str]]:
