@@ -233,3 +233,51 @@ def test_voila(voila, page, notebook_dir, tmp_path, write_notebook, screenshot):
     (second,) = df.loc["apple002S_2", "boxes"]
     assert close(coords(second), (100, 100, 220, 190)), second
     assert json.dumps(page.page_errors) == "[]"
+
+
+def test_voila_mouse_only_class_picking(voila, page, notebook_dir, tmp_path, write_notebook,
+                                        screenshot):
+    """Issue 15.1, as a user does it with the mouse only: click "apple", draw, click "coin",
+    draw -- the first box stays an apple (pick, then draw). A class key changes an existing
+    box only after a click on it, with a toast. Checked on the store the kernel writes."""
+    from nblabel.store import Store
+
+    store = str(tmp_path / "mouse.sqlite")
+    write_notebook(notebook_dir / "boxes_mouse.ipynb", setup_cells(store))
+    page.goto(voila("boxes_mouse.ipynb"))
+    canvas = page.locator(".nbl-canvas")
+    canvas.wait_for()
+    expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_1")
+    legend = page.locator(".nbl-legend-item")
+    status = page.locator(".nbl-status")
+    legend.filter(has_text="apple").click()
+    drag(page, canvas, DRAWN[:2], DRAWN[2:])
+    expect(status).to_contain_text("1 box")
+    legend.filter(has_text="coin").click()  # the class of the next box, not of this one
+    expect(page.locator(".nbl-legend-item.nbl-active")).to_contain_text("coin")
+    drag(page, canvas, (400, 100), (480, 180))
+    expect(status).to_contain_text("2 boxes")
+    expect(page.locator(".nbl-flash")).to_be_hidden()  # no existing box changed
+    # the class buttons under the canvas work the same way (the Voila app's toolbar)
+    page.locator(".nblabel-picker button", has_text="egg").click()
+    drag(page, canvas, (200, 300), (260, 360))
+    expect(status).to_contain_text("3 boxes")
+
+    def labels():
+        with Store(store, read_only=True) as st:
+            ev = [e for e in st.events("boxes") if e.action == "label"]
+            return [b["label"] for b in ev[-1].payload] if len(ev) >= 3 else None
+
+    assert wait_for(labels) == ["apple", "coin", "egg"]
+    # a click on the first box selects it on purpose: now a class key changes it, and says so
+    px, py = to_page(canvas, 100, 80)
+    box = canvas.bounding_box()
+    canvas.click(position={"x": px - box["x"], "y": py - box["y"]})
+    expect(status).to_contain_text("selected: box 1 (apple)")
+    page.keyboard.press("2")
+    expect(page.locator(".nbl-flash")).to_have_text("box 1: apple → banana")
+    screenshot(page, "boxes-voila-class-flash")
+    expect(status).to_contain_text("selected: box 1 (banana)")
+    assert wait_for(lambda: (lambda v: v if v and v[0] == "banana" else None)(labels())) == [
+        "banana", "coin", "egg"]
+    assert not page.page_errors, page.page_errors
