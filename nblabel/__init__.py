@@ -46,6 +46,8 @@ _API: dict[str, str] = {
     "TagVocabulary": "nblabel.vocab",
     "TextTagModel": "nblabel.models.text",
     "ActiveLearner": "nblabel.active",
+    "BoxAssistant": "nblabel.assist.boxes",
+    "TagAssistant": "nblabel.assist.tags",
     "Assignment": "nblabel.assign",
     "team_progress": "nblabel.team",
     # widgets (import ipywidgets on first use)

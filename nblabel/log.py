@@ -119,8 +119,11 @@ class LabelLog:
         if action == "suggest":
             self.by_id[ev.id] = ev
             box = self.pending[ev.item]
-            for sid in [s for s, p in box.items() if p.source == ev.source]:
-                del box[sid]  # a newer suggestion from the same source replaces the older
+            # a newer suggestion from the same source replaces the older; a "replacing" one
+            # (the assistant's fused suggestion) replaces every pending suggestion
+            everything = ev.status == "replacing"
+            for sid in [s for s, p in box.items() if everything or p.source == ev.source]:
+                del box[sid]
             box[ev.id] = Pending(ev)
             return [ev.item]
         if action == "reject":

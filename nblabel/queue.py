@@ -57,6 +57,13 @@ class Queue:
         view.flags.writeable = False
         return view
 
+    @property
+    def ranks(self) -> np.ndarray:
+        """Place of every position in the queue (read-only view; 0 = first)."""
+        view = self._rank.view()
+        view.flags.writeable = False
+        return view
+
     def rank(self, position: int) -> int:
         """Where an item stands in the queue (0 = first)."""
         return int(self._rank[position])

@@ -457,9 +457,17 @@ class LabelSession:
 
     # -- suggestions ------------------------------------------------------------------------
     def suggest(
-        self, key: Any, value: Any, *, source: str = "model", score: float | None = None
+        self, key: Any, value: Any, *, source: str = "model", score: float | None = None,
+        replace: str = "source",
     ) -> Suggestion:
-        """Propose a value for an item (replaces an earlier suggestion of the same source)."""
+        """Propose a value for an item.
+
+        ``replace="source"`` (default) replaces an earlier suggestion of the same source;
+        ``replace="all"`` replaces every pending suggestion of the item (an assistant's
+        fused suggestion supersedes the tracker and model boxes it came from).
+        """
+        if replace not in ("source", "all"):
+            raise InputError(f"replace must be 'source' or 'all', got {replace!r}")
         k = self._key(key)
         if source not in SOURCES or source == "human":
             raise InputError(
@@ -470,7 +478,8 @@ class LabelSession:
             "value": self._encode(normalized),
             "score": None if score is None else float(score),
         }
-        ev = self._record(k, "suggest", "suggested", payload, source=source)
+        status = "replacing" if replace == "all" else "suggested"
+        ev = self._record(k, "suggest", status, payload, source=source)
         return Suggestion(int(ev.id), k, normalized, source, payload["score"])  # type: ignore[arg-type]
 
     def suggestions(self, key: Any | None = None) -> list[Suggestion]:

@@ -43,7 +43,10 @@ SCHEMA_VERSION = 1
 #: What an event does: set a value, propose one, undo/redo another event, reject a
 #: suggestion, skip an item, review a label.
 ACTIONS = ("label", "suggest", "undo", "redo", "reject", "skip", "review")
-STATUSES = ("accepted", "suggested", "rejected", "deleted", "skipped", "approved", "sent_back")
+STATUSES = (
+    "accepted", "suggested", "replacing", "rejected", "deleted", "skipped", "approved",
+    "sent_back",
+)
 
 metadata = sa.MetaData()
 meta_table = sa.Table(
