@@ -12,31 +12,63 @@ from nblabel.bench import boxes as bench
 from nblabel.shapes import Box
 
 
-def test_annotator_counts_hand_accept_and_correct():
+def test_the_benchmark_holds_no_product_logic():
+    """A simulated user: no fusion, training, ordering or keyframe code of its own (model
+    fits appear only in the 2-core speed-up timing)."""
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(bench))
+    defined = {n.name for n in ast.walk(tree)
+               if isinstance(n, ast.FunctionDef | ast.ClassDef)}
+    assert not defined & {"_fuse", "_group_chain", "_batch_size", "Trainer", "GroupJob",
+                          "_track"}
+    called = {}
+    for fn in ast.walk(tree):
+        if isinstance(fn, ast.FunctionDef):
+            for n in ast.walk(fn):
+                if isinstance(n, ast.Call):
+                    f = n.func
+                    name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
+                    called.setdefault(name, set()).add(fn.name)
+    for banned in ("fuse", "fuse_boxes", "reorder", "group_order", "apply_rules", "propagate",
+                   "predict"):
+        assert banned not in called, (banned, called.get(banned))
+    assert called.get("fit", set()) <= {"speedup"}
+
+
+def test_annotator_counts_hand_accept_and_correct_with_their_costs():
     t = bench.Tally()
-    truth = Box("a", 0, 0, 10, 10)
-    assert t.act(truth, None, 0.7) == truth
-    near = Box("a", 0, 0, 10, 11, score=0.9, source="model")
-    assert t.act(truth, near, 0.7) is near  # the accepted box, not the truth, is kept
-    far = Box("a", 5, 5, 15, 15, score=0.9, source="tracker")
-    assert t.act(truth, far, 0.7) == truth
-    s = t.summary(3)
-    assert (s["hand_boxes"], s["accepted"], s["corrections"]) == (1, 1, 1)
-    assert s["hand_fraction"] == pytest.approx(2 / 3, abs=1e-3)
-    assert s["auto_iou_ge_07"] == 0.5
-    assert s["shown_iou_histogram"]["0.9-1"] == 1 and s["shown_iou_histogram"]["0.1-0.3"] == 1
+    truth = Box("a", 0, 0, 100, 100)
+    assert t.act(truth, None, 0.7) == ("hand_boxes", bench.COSTS["draw"])
+    near = Box("a", 0, 0, 100, 110, score=0.9, source="model")
+    assert t.act(truth, near, 0.7) == ("accepted", bench.COSTS["accept"])
+    # one edge 30 px off: verify, then fix one edge -- cheaper than a redraw
+    loose = Box("a", 0, 0, 100, 145, score=0.9, source="tracker")
+    outcome, cost = t.act(truth, loose, 0.7, phase=40)
+    assert outcome == "corrections"
+    assert cost == pytest.approx(bench.COSTS["accept"] + bench.COSTS["edge"])
+    far = Box("a", 300, 300, 400, 400, score=0.9, source="model")
+    assert t.act(truth, far, 0.7, phase=40) == ("corrections", bench.COSTS["draw"])
+    s = t.summary(4)
+    assert (s["hand_boxes"], s["accepted"], s["corrections"]) == (1, 1, 2)
+    assert s["hand_fraction"] == pytest.approx(3 / 4, abs=1e-3)
+    assert s["auto_iou_ge_07"] == pytest.approx(1 / 3, abs=1e-3)
+    assert s["edges_per_correction"] == 2.5  # 1 edge and 4 edges
+    assert s["corrections_by_edges"]["1"] == 1 and s["corrections_by_edges"]["4"] == 1
+    assert s["annotator_seconds"] == pytest.approx(sum(
+        (bench.COSTS["draw"], bench.COSTS["accept"], bench.COSTS["accept"] + bench.COSTS["edge"],
+         bench.COSTS["draw"])), abs=0.1)
     assert s["by_model_version"] == [
-        {"trained_on": 0, "hand_boxes": 1, "corrections": 1, "accepted": 1}]
+        {"trained_on": 0, "hand_boxes": 1, "corrections": 0, "accepted": 1},
+        {"trained_on": 40, "hand_boxes": 0, "corrections": 2, "accepted": 0}]
 
 
-def test_tallies_merge_per_model_version():
-    a, b = bench.Tally(phase=40), bench.Tally(phase=40)
-    truth = Box("a", 0, 0, 10, 10)
-    a.act(truth, None, 0.5)
-    b.act(truth, truth.replace(source="model"), 0.5)
-    a.merge(b)
-    assert a.summary(2)["by_model_version"] == [
-        {"trained_on": 40, "hand_boxes": 1, "corrections": 0, "accepted": 1}]
+def test_correction_edges():
+    truth = Box("a", 0, 0, 100, 100)
+    assert bench.correction_edges(truth, truth) == 0
+    assert bench.correction_edges(Box("a", 10, 0, 100, 100), truth) == 1
+    assert bench.correction_edges(Box("a", -10, -10, 110, 110), truth) == 4
 
 
 @pytest.mark.slow
@@ -45,12 +77,11 @@ def test_bench_boxes_end_to_end(shared_data, tmp_path):
     out = tmp_path / "r.json"
     argv = ["--images", str(root / "JPEGImages"), "--annotations", str(root / "Annotations"),
             "--classes-from-filename", "--accept-iou", "0.5", "--out", str(out),
-            "--groups", "4", "--seed-groups", "1", "--seed-images", "6", "--first-train", "5",
+            "--groups", "4", "--first-train", "5",
             "--steps", "30",
             "--retrain-steps", "10", "--max-side", "160", "--throughput-steps", "6",
             "--speedup-groups", "2", "--cores", "2"]
-    # a fresh process, as on the command line: the benchmark forks its workers before any
-    # thread starts, which a long-lived pytest process (tqdm, torch pools) cannot promise
+    # a fresh process, as on the command line
     done = subprocess.run([sys.executable, "-m", "nblabel.cli", "bench", "boxes", *argv],
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -63,12 +94,17 @@ def test_bench_boxes_end_to_end(shared_data, tmp_path):
     assert 8 <= n <= 60
     for run in (r, r["tracker_only"], r["model_only"]):
         assert run["hand_boxes"] + run["corrections"] + run["accepted"] == n
+        assert run["labeled_in_store"] == n  # every label went through the session's store
+        assert run["assistant_errors"] == []
+        assert run["annotator_seconds"] >= n * bench.COSTS["accept"]
         assert run["hand_fraction"] == pytest.approx(
             (run["hand_boxes"] + run["corrections"]) / n, abs=1e-3)
         phases = run["by_model_version"]
         assert sum(p["hand_boxes"] + p["corrections"] + p["accepted"] for p in phases) == n
     # tracker-only: exactly one hand box per group (4 groups), the rest are suggestions
     assert r["tracker_only"]["hand_boxes"] == 4
+    assert r["tracker_only"]["by_source"].keys() == {"tracker"}
+    assert len(r["training"]) >= 1 and r["training"][0]["labels"] >= 5
     assert r["tracker_only"]["auto_iou_ge_05"] > 0.5
     assert r["hand_boxes"] < n and r["accepted"] > 0
     tp = r["tracker_throughput"]

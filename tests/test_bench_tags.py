@@ -79,6 +79,14 @@ def test_end_to_end_small(files):
     assert set(r["labels_to_match_random_800"]) == {"margin", "committee"}
     # with max 50 labels the reference is random at 50
     assert r["random_micro_f1_at_800"] == r["results"]["random"]["micro_f1"]["50"]["mean"]
+    # the annotator's effort, measured through the session and the assistant's suggestions
+    for s in ("random", "margin"):
+        eff = r["results"][s]
+        share = eff["accepted_from_suggestions_share"]["50"]["mean"]
+        typed = eff["typed_tags_per_item"]["50"]["mean"]
+        actions = eff["actions_per_item"]["50"]["mean"]
+        assert 0.0 <= share <= 1.0 and typed >= 0.0
+        assert actions >= 1.0  # at least the submit key
 
 
 def test_labels_to_match():

@@ -2,9 +2,10 @@
 
 A :class:`Lane` is one worker thread with a clear lifecycle:
 
-- ``submit(fn, *args, key=...)`` queues a job; a queued (not yet running) job with the same
-  ``key`` is replaced by the newer one (the newest request wins, e.g. "refit on the labels
-  as they are now");
+- ``submit(fn, *args, key=...)`` queues a job and returns a
+  :class:`concurrent.futures.Future` of its result; a queued (not yet running) job with the
+  same ``key`` is replaced by the newer one, which takes over its future (the newest request
+  wins, e.g. "refit on the labels as they are now");
 - every job gets the lane's *generation* at submit time; :meth:`Lane.cancel` bumps the
   generation, drops queued jobs and makes :meth:`Lane.current` false for the running one,
   which checks it between steps and stops early;
@@ -23,6 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +42,7 @@ class Job:
     args: tuple[Any, ...]
     generation: int
     label: str = ""
+    future: Future = field(default_factory=Future)
     submitted: float = field(default_factory=time.perf_counter)
 
 
@@ -85,25 +88,29 @@ class Lane:
     # -- submitting ------------------------------------------------------------------------
     def submit(
         self, fn: Callable[..., Any], *args: Any, key: Hashable | None = None, label: str = ""
-    ) -> None:
-        """Queue ``fn(*args)``; a queued job with the same ``key`` is replaced by this one.
-
-        ``key=None`` never replaces anything (every such job runs).
-        """
+    ) -> Future:
+        """Queue ``fn(generation, *args)``; a queued job with the same ``key`` is replaced
+        by this one (its future now waits for this job). ``key=None`` never replaces
+        anything. Returns a future of the result (the job's exception, if it fails; ``None``
+        if the lane was cancelled before it ran)."""
         with self._cond:
             if self._closed:
                 raise RuntimeError(f"the {self.name} lane is closed")
             if key is None:
                 self._seq += 1
                 key = ("_unique", self._seq)
-            self._queue.pop(key, None)
-            self._queue[key] = Job(key, fn, args, self._generation, label or self.name)
+            old = self._queue.pop(key, None)
+            job = Job(key, fn, args, self._generation, label or self.name)
+            if old is not None:
+                job.future = old.future
+            self._queue[key] = job
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._loop, name=f"nblabel-{self.name}", daemon=True
                 )
                 self._thread.start()
             self._cond.notify_all()
+            return job.future
 
     def pending(self, key: Hashable) -> bool:
         """A job with this key is queued or running."""
@@ -131,8 +138,11 @@ class Lane:
         """Drop queued jobs and tell the running one to stop (its result is discarded)."""
         with self._cond:
             self._generation += 1
+            dropped = list(self._queue.values())
             self._queue.clear()
             self._cond.notify_all()
+        for job in dropped:
+            job.future.set_result(None)
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until nothing is queued or running; ``True`` when idle, ``False`` on
@@ -150,10 +160,13 @@ class Lane:
         """Cancel, stop the thread and wait for it (a running job is asked to stop)."""
         with self._cond:
             self._generation += 1
+            dropped = list(self._queue.values())
             self._queue.clear()
             self._closed = True
             self._cond.notify_all()
             thread = self._thread
+        for job in dropped:
+            job.future.set_result(None)
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
         self.status = "closed"
@@ -182,21 +195,23 @@ class Lane:
             except Exception as e:  # recorded, logged, reported: never swallowed
                 row.update(ok=False, error=f"{type(e).__name__}: {e}")
                 self.error = e
-                log.error("nblabel %s job %r failed", self.name, job.label, exc_info=e)
-                self._finish(row, t0, failed=True)
+                log.error("nblabel background %s failed (%s)", job.label, self.name, exc_info=e)
                 if self.on_error is not None:
                     try:
                         self.on_error(job.label, e)
                     except Exception:
                         log.exception("nblabel on_error callback failed")
+                self._finish(row, t0, failed=True)
+                job.future.set_exception(e)
                 continue
             row["ok"] = True
-            self._finish(row, t0, failed=False)
             if self.on_done is not None and self.current(job.generation):
                 try:
                     self.on_done(job.label, result)
                 except Exception:
                     log.exception("nblabel on_done callback failed")
+            self._finish(row, t0, failed=False)
+            job.future.set_result(result)
 
     def _finish(self, row: dict[str, Any], t0: float, *, failed: bool) -> None:
         row["seconds"] = round(time.perf_counter() - t0, 3)

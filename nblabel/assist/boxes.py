@@ -176,6 +176,7 @@ class BoxAssistant:
         self.reorder = reorder
         self.cache_images = cache_images
         self.session: Any = None
+        self._listeners: list[Listener] = []
 
     # ------------------------------------------------------------------ binding
     def attach(self, session: Any) -> BoxAssistant:
@@ -195,7 +196,6 @@ class BoxAssistant:
         self.fits: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self.trust = Trust()
-        self._listeners: list[Listener] = []
         self._lock = threading.RLock()
         self._tracked: dict[int, tuple[Box, ...]] = {}
         self._predicted: dict[int, tuple[Box, ...]] = {}
@@ -616,7 +616,8 @@ class BoxAssistant:
         self._reorders += 1
         seed = self.random_state + self._reorders
         if self.tracker is None and not self.model_version:
-            order = spread_order(self._groups, labeled=labeled, random_state=seed)
+            order = spread_order(self._groups, labeled=labeled, random_state=seed,
+                                 current=None if cur is None else cur.position)
         else:
             rank = s.queue.ranks  # cold start: groups keep the session's order
             order = group_order(self._groups, labeled=labeled, scores=scores,

@@ -99,10 +99,11 @@ def priorities(n: int, order: Sequence[int]) -> np.ndarray:
     return pri
 
 
-def spread_order(groups: Sequence[Sequence[int]], *, labeled: set[int], random_state: int = 0
-                 ) -> list[int]:
+def spread_order(groups: Sequence[Sequence[int]], *, labeled: set[int], random_state: int = 0,
+                 current: int | None = None) -> list[int]:
     """Cold start without a tracker: one random open image of each group first (a diverse
-    first training set), groups in random order, then everything else."""
+    first training set), groups in random order, then everything else. ``current`` (the
+    image on screen) counts as its group's pick."""
     rng = np.random.default_rng(random_state)
     heads: list[int] = []
     rest: list[int] = []
@@ -110,7 +111,10 @@ def spread_order(groups: Sequence[Sequence[int]], *, labeled: set[int], random_s
         open_ = [p for p in groups[g] if p not in labeled]
         if not open_:
             continue
-        j = int(rng.integers(len(open_)))
+        j = open_.index(current) if current in open_ else int(rng.integers(len(open_)))
         heads.append(open_[j])
         rest += open_[:j] + open_[j + 1:]
+    if current in heads:
+        heads.remove(current)
+        heads.insert(0, current)
     return heads + rest

@@ -12,11 +12,12 @@ Usage::
 
 Labels are each project's own tags after alias mapping and parent closure, restricted to
 vocabulary tags that occur in at least ``--min-count`` (10) training projects. A simulated
-annotator labels projects in the queue's order with their true tags; after every batch the
-default model (:class:`nblabel.models.text.TextTagModel`) is refitted and the next batch
-is selected by the strategy (with ``--exploration`` random share). Batches are small early
-(``--early-batch`` until ``--early-until`` labels) and ``--batch`` after. Micro- and
-macro-F1 on the test set are recorded every 25 labels.
+annotator labels the pool through the product (:func:`simulate`): a ``TagSession`` with the
+labelers' assistant, which refits the default model (:class:`nblabel.models.text.TextTagModel`)
+every ``--early-batch`` labels until ``--early-until``, then every ``--batch``, and reorders
+the queue by the strategy (with ``--exploration`` random share). Every 25 labels: micro- and
+macro-F1 on the test set, and the annotator's effort (tags accepted from the numbered
+suggestions with one key, tags typed, actions per item).
 
 ``labels_to_match_random_800``: for each strategy, the first label count (multiple of 25)
 where its mean micro-F1 over seeds reaches random order's mean micro-F1 at 800 labels;
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import f1_score
 
 from nblabel import strategies as S
@@ -45,6 +47,8 @@ __all__ = ["load_task", "main", "simulate", "split_by_time"]
 
 CHECKPOINTS = (25, 50, 100, 200, 400, 800)
 UNCERTAINTY = ("least_confidence", "margin", "entropy", "committee")
+#: the simulated annotator's effort per item, by labels so far
+EFFORT = ("typed_tags_per_item", "accepted_from_suggestions_share", "actions_per_item")
 
 
 def split_by_time(
@@ -91,31 +95,6 @@ def load_task(
     }
 
 
-def _schedule(max_labels: int, batch: int, early_batch: int, early_until: int) -> list[int]:
-    sizes, n = [], 0
-    while n < max_labels:
-        b = early_batch if n < early_until else batch
-        b = min(b, max_labels - n)
-        sizes.append(b)
-        n += b
-    return sizes
-
-
-def _committee_proba(
-    task: dict[str, Any], labeled: np.ndarray, cand: np.ndarray, rng: np.random.Generator,
-    vocab: TagVocabulary | None, members: int = 3,
-) -> np.ndarray:
-    """Probabilities of a small committee (bootstrap resamples, word features only)."""
-    out = []
-    X = task["X_pool"]
-    for _ in range(members):
-        boot = rng.choice(labeled, size=labeled.size, replace=True)
-        m = TextTagModel(tags=task["tags"], vocabulary=vocab, char_ngrams=None, corpus=X)
-        m.fit([X[i] for i in boot], task["Y_pool"][boot])
-        out.append(m.predict_proba([X[i] for i in cand]))
-    return np.stack(out)
-
-
 def simulate(
     task: dict[str, Any],
     strategy: str,
@@ -127,64 +106,80 @@ def simulate(
     early_until: int = 50,
     exploration: float = 0.2,
     aggregate: str = "mean",
-    diversity: float = 0.0,
     density: float = 0.0,
-    cardinality: float = 0.0,
     vocab: TagVocabulary | None = None,
     model_params: dict[str, Any] | None = None,
     every: int = 25,
 ) -> dict[str, list[float]]:
-    """One simulated labeling session; returns the test-F1 curve every ``every`` labels."""
-    X, Y = task["X_pool"], task["Y_pool"]
-    n = len(X)
-    max_labels = min(max_labels, n)
-    rng = np.random.default_rng(seed)
-    labeled = np.empty(0, dtype=np.intp)
-    is_labeled = np.zeros(n, dtype=bool)
-    random_order = rng.permutation(n)
-    model: TextTagModel | None = None
-    features = None
-    curve: dict[str, list[float]] = {"labels": [], "micro_f1": [], "macro_f1": [], "fit_s": []}
-    params = {"tags": task["tags"], "vocabulary": vocab, "corpus": X, **(model_params or {})}
-    for step, b in enumerate(_schedule(max_labels, batch, early_batch, early_until)):
-        cand = np.flatnonzero(~is_labeled)
-        if strategy == "random" or model is None:
-            pick = random_order[~is_labeled[random_order]][:b]
-        else:
-            if strategy == "committee":
-                P = _committee_proba(task, labeled, cand, rng, vocab)
+    """One simulated labeling session through the product; returns the curves.
+
+    A :class:`~nblabel.session.TagSession` (in-memory store, random initial order) with the
+    labelers' assistant (:class:`~nblabel.assist.tags.ActiveBinding` around a
+    :class:`~nblabel.assist.tags.TagAssistant`: refits every ``early_batch`` labels up to
+    ``early_until``, then every ``batch``; reorders the queue by ``strategy``). The annotator
+    waits for the assistant, looks at the current item and its numbered suggestions
+    (:func:`~nblabel.assist.tags.rank_suggestions` of the model's probabilities, as the
+    widget shows them; no pre-fill: the authors' tags are the truth), accepts the true tags
+    among them with one key each, types the others, submits, and moves on. Every ``every``
+    labels: test micro/macro-F1 of the assistant's current model, and the annotator's effort
+    over the items since the last checkpoint.
+    """
+    from nblabel.assist.tags import ActiveBinding, rank_suggestions
+    from nblabel.session import TagSession
+
+    X, Y, tags = task["X_pool"], task["Y_pool"], task["tags"]
+    max_labels = min(max_labels, len(X))
+    df = pd.DataFrame({"text": X})
+    session = TagSession(df, text="text", tags=list(tags), order="random", random_state=seed)
+    model = TextTagModel(tags=list(tags), vocabulary=vocab, **(model_params or {}))
+    binding = ActiveBinding(
+        session, model, order=strategy, retrain_every=batch, random_state=seed,
+        exploration=exploration, aggregate=aggregate, density=density,
+        early_retrain_every=early_batch, early_until=early_until, min_labels=early_batch,
+    )
+    learner = binding.learner
+    curve: dict[str, list[float]] = {
+        "labels": [], "micro_f1": [], "macro_f1": [], "fit_s": [],
+        "typed_tags_per_item": [], "accepted_from_suggestions_share": [],
+        "actions_per_item": [],
+    }
+    window = {"items": 0, "accepted": 0, "typed": 0, "actions": 0}
+    try:
+        for n in range(1, max_labels + 1):
+            learner.wait()
+            item = session.current
+            true = [tags[j] for j in np.flatnonzero(Y[item.position])]
+            menu = set(rank_suggestions(binding.proba(item.key)))
+            accepted = [t for t in true if t in menu]
+            typed = [t for t in true if t not in menu]
+            if true:
+                session.set_tags(true)
             else:
-                P = model.predict_proba([X[i] for i in cand])
-            scores = S.score(P, strategy, multilabel=True, aggregate=aggregate)  # type: ignore[arg-type]
-            if density > 0:
-                scores = scores * S.density(features[cand]) ** density
-            if cardinality > 0:
-                Pm = P.mean(axis=0) if P.ndim == 3 else P
-                scores = scores * S.expected_cardinality(Pm) ** cardinality
-            feats = features[cand] if features is not None else None
-            pick = cand[
-                S.select_batch(
-                    scores, b, exploration=exploration, random_state=seed * 100_003 + step,
-                    features=feats, diversity=diversity,
-                )
-            ]
-        labeled = np.concatenate([labeled, pick])
-        is_labeled[pick] = True
-        t0 = time.perf_counter()
-        model = TextTagModel(**params).fit([X[i] for i in labeled], Y[labeled])
-        fit_s = time.perf_counter() - t0
-        if diversity > 0 or density > 0:
-            features = model.features(X)
-        if labeled.size % every == 0:
-            pred = model.predict(task["X_test"])
-            curve["labels"].append(int(labeled.size))
-            curve["micro_f1"].append(
-                float(f1_score(task["Y_test"], pred, average="micro", zero_division=0))
-            )
-            curve["macro_f1"].append(
-                float(f1_score(task["Y_test"], pred, average="macro", zero_division=0))
-            )
-            curve["fit_s"].append(round(fit_s, 3))
+                session.submit()  # "no tags" is a label too
+            session.next()
+            window["items"] += 1
+            window["accepted"] += len(accepted)
+            window["typed"] += len(typed)
+            window["actions"] += len(accepted) + len(typed) + 1  # + the submit key
+            if n % every == 0:
+                learner.wait()
+                fitted = learner.model_
+                pred = fitted.predict(task["X_test"])
+                curve["labels"].append(n)
+                curve["micro_f1"].append(
+                    float(f1_score(task["Y_test"], pred, average="micro", zero_division=0)))
+                curve["macro_f1"].append(
+                    float(f1_score(task["Y_test"], pred, average="macro", zero_division=0)))
+                curve["fit_s"].append(learner.history[-1]["fit_seconds"])
+                k = max(window["items"], 1)
+                curve["typed_tags_per_item"].append(round(window["typed"] / k, 4))
+                curve["accepted_from_suggestions_share"].append(round(
+                    window["accepted"] / max(window["accepted"] + window["typed"], 1), 4))
+                curve["actions_per_item"].append(round(window["actions"] / k, 4))
+                window = dict.fromkeys(window, 0)
+    finally:
+        binding.close()
+        session.close()
     return curve
 
 
@@ -263,12 +258,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--early-until", type=int, default=50)
     p.add_argument("--exploration", type=float, default=0.2)
     p.add_argument("--aggregate", choices=("mean", "max"), default="mean")
-    p.add_argument("--diversity", type=float, default=0.0,
-                   help="penalty on similarity within a batch (0 = off)")
     p.add_argument("--density", type=float, default=1.0,
                    help="exponent of information density weighting (0 = off)")
-    p.add_argument("--cardinality", type=float, default=0.0,
-                   help="exponent of expected-label-count weighting (0 = off)")
     p.add_argument("--min-count", type=int, default=10)
     p.add_argument("--mention-weight", type=float, default=None,
                    help="override TextTagModel.mention_weight (0 = no mention features)")
@@ -326,14 +317,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             simulate(task, s, seed=seed, max_labels=args.max_labels, batch=args.batch,
                      early_batch=args.early_batch, early_until=args.early_until,
                      exploration=args.exploration, aggregate=args.aggregate,
-                     diversity=args.diversity, density=args.density,
-                     cardinality=args.cardinality, vocab=vocab,
-                     model_params=model_params)
+                     density=args.density, vocab=vocab, model_params=model_params)
             for seed in range(args.seeds)
         ]
         results[s] = {
             "micro_f1": _summary(curves, "micro_f1"),
             "macro_f1": _summary(curves, "macro_f1"),
+            **{m: _summary(curves, m) for m in EFFORT},
             "mean_fit_seconds": round(float(np.mean([np.mean(c["fit_s"]) for c in curves])), 3),
             "seconds": round(time.perf_counter() - t0, 1),
         }

@@ -120,6 +120,10 @@ class _Bridge:
         self._adapter._emit_submit(None)
 
     def undo(self) -> None:
+        unsaved = getattr(self, "unsaved", None)
+        if unsaved is not None and unsaved() is not None:
+            super().undo()  # type: ignore[misc]  # takes back the unsaved edit first
+            return
         if self.session.undo() is None:  # nothing left on this point: the previous one
             self._adapter._emit_undo()
 

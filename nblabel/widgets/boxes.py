@@ -8,10 +8,12 @@ browser draws. Drag feedback, zoom and pan never leave the browser.
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import ipywidgets as w
 import pandas as pd
 
 from nblabel.errors import InputError
@@ -76,6 +78,12 @@ def resolve_keymap(keymap: Mapping[str, str | Sequence[str]] | None) -> dict[str
     return {k: a for a, keys in per_action.items() for k in keys}
 
 
+def _has_torch() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is not None
+
+
 def _box_dict(b: Box) -> dict[str, Any]:
     return {"label": b.label, "x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1,
             "score": b.score, "source": b.source}
@@ -104,6 +112,12 @@ class BoxLabeler:
         Images larger than this are reduced once before sending (zoom still works).
     prefetch : int
         How many upcoming items to encode in the background.
+    assist : bool, BoxAssistant or None
+        The labeling assistant (:class:`~nblabel.assist.BoxAssistant`): tracker suggestions
+        through each image group, a box model retrained in the background, the queue ordered
+        by group uncertainty. ``None`` (default): on when the session has a ``group`` column
+        or torch is installed; ``False``: off; an assistant: that one. Its status line shows
+        under the canvas; :meth:`close` stops it.
     **session_kwargs
         Passed to :class:`~nblabel.session.BoxSession` (``annotator``, ``order`` ...).
 
@@ -130,6 +144,7 @@ class BoxLabeler:
         height: int = 560,
         max_side: int = 1600,
         prefetch: int = 3,
+        assist: Any = None,
         **session_kwargs: Any,
     ) -> None:
         if session is None:
@@ -166,8 +181,11 @@ class BoxLabeler:
                                  "delete the selected box (Delete)")
         self.canvas.on_intent(self.handle)
         session.on_change(self._on_change)
-        self.widget = self.controls.layout(self.canvas)
+        self.status = w.HTML()
+        self.status.add_class("nblabel-assist-status")
+        self.widget = self.controls.layout(w.VBox([self.canvas, self.status]))
         self._closed = False
+        self.assistant = self._start_assistant(assist)
         self._load()
 
     # -- display --------------------------------------------------------------------------
@@ -459,6 +477,36 @@ class BoxLabeler:
         self.canvas.send({"kind": "flash", "text": text})
         self.controls.show_message(text)
 
+    # -- the assistant --------------------------------------------------------------------
+    def _start_assistant(self, assist: Any) -> Any:
+        from nblabel.assist.boxes import BoxAssistant
+
+        s = self.session
+        if assist is None:
+            assist = s.group_column is not None or _has_torch()
+        if assist is False:
+            return None
+        assistant = BoxAssistant() if assist is True else assist
+        if not isinstance(assistant, BoxAssistant):
+            raise InputError(f"assist= takes True, False or a BoxAssistant, got {assist!r}")
+        assistant.on_update(self._on_assist)
+        if assistant.session is None:
+            assistant.attach(s)
+        elif assistant.session is not s:
+            raise InputError("this BoxAssistant is attached to another session")
+        self._show_status(assistant.status)
+        return assistant
+
+    def _on_assist(self, event: str, info: dict[str, Any]) -> None:
+        """From the assistant's threads: its status line, and its errors in the messages."""
+        self._show_status(str(info.get("status", "")))
+        if event == "error":
+            self.controls.show_error(str(info.get("error", "assistant error")))
+
+    def _show_status(self, text: str) -> None:
+        self.status.value = (f'<span class="nblabel-assist">assistant: {html.escape(text)}'
+                             "</span>" if text else "")
+
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
         """Detach from the session, stop the prefetcher and close the widgets."""
@@ -467,6 +515,9 @@ class BoxLabeler:
         self._closed = True
         with contextlib.suppress(ValueError):
             self.session.on_change(self._on_change, remove=True)
+        if self.assistant is not None:
+            self.assistant.on_update(self._on_assist, remove=True)
+            self.assistant.close()
         self.prefetcher.close()
         self.controls.close()
         close_tree(self.widget)

@@ -16,6 +16,7 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
+from nblabel.assist.tags import N_SUGGESTIONS, rank_suggestions
 from nblabel.images import encode_for_display
 from nblabel.session import LabelSession
 from nblabel.widgets.controls import Controls
@@ -35,7 +36,6 @@ DEFAULT_KEYMAP: dict[str, str] = {
     **{str(i): f"pick:{i}" for i in range(1, 10)},
 }
 ACTIONS = ("submit", "skip", "previous", "undo", "redo")
-N_SUGGESTIONS = 9
 
 
 def _keymap(overrides: Mapping[str, str | None] | None) -> dict[str, str]:
@@ -231,7 +231,7 @@ class Labeler(w.VBox):
 
     def _menu_for(self, key: str) -> list[str]:
         scores = self._scores(key)
-        return sorted(scores, key=lambda t: -scores[t])[:N_SUGGESTIONS]
+        return rank_suggestions(scores, N_SUGGESTIONS)
 
     # -- rendering ---------------------------------------------------------------------------
     def message(self, text: str, level: str = "info") -> None:

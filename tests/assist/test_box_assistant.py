@@ -1,0 +1,169 @@
+"""BoxAssistant on the bundled food sample: the live loop a user gets with no wiring."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+
+import numpy as np
+import pytest
+from sklearn.linear_model import Ridge
+
+from nblabel.assist import BoxAssistant
+from nblabel.datasets import food_sample
+from nblabel.session import BoxSession
+from nblabel.shapes import Box
+from nblabel.suggest.model import SklearnBoxModel
+
+CLASSES = ["apple", "banana", "bread", "egg", "coin"]
+
+
+@pytest.fixture
+def food():
+    images, truth = food_sample()
+    boxes = {k: tuple(Box(r.label, r.x0, r.y0, r.x1, r.y1) for r in g.itertuples())
+             for k, g in truth.groupby("id")}
+    return images, boxes
+
+
+def _alive() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("nblabel-")
+            and t.is_alive()]
+
+
+def test_a_labeled_photo_gives_the_next_photo_of_its_group_a_tracker_suggestion(food):
+    images, truth = food
+    s = BoxSession(images, image="path", classes=CLASSES, group="group")
+    a = BoxAssistant(model=None, processes=1).attach(s)
+    try:
+        first = s.current.key
+        s.set_boxes(truth[first])
+        s.next()
+        assert a.wait(120)
+        nxt = s.current.key
+        assert images.at[nxt, "group"] == images.at[first, "group"]  # the group goes on
+        sugg = s.suggestions()
+        assert len(sugg) == 1 and sugg[0].source == "tracker"
+        ious = [max(b.iou(t) for t in truth[nxt] if t.label == b.label) for b in sugg[0].value]
+        assert sorted(b.label for b in sugg[0].value) == ["apple", "coin"]
+        assert min(ious) > 0.5
+        s.accept(0)
+        cell = images.at[nxt, "boxes"]
+        assert {b["source"] for b in cell} == {"tracker"}
+        assert "tracker only" in a.status
+    finally:
+        a.close()
+    assert not _alive() and not multiprocessing.active_children()
+
+
+class Failing:
+    """A box model whose fit always raises."""
+
+    def fit(self, images, boxes):
+        raise RuntimeError("out of memory (planted)")
+
+    def predict(self, images):
+        raise AssertionError("never fitted")
+
+
+def test_a_failing_model_is_reported_and_tracking_goes_on(food):
+    images, truth = food
+    s = BoxSession(images, image="path", classes=CLASSES, group="group")
+    events: list[tuple[str, dict]] = []
+    a = BoxAssistant(model=Failing(), first_fit=2, processes=1)
+    a.on_update(lambda e, info: events.append((e, info)))
+    a.attach(s)
+    try:
+        for _ in range(2):
+            s.set_boxes(truth[s.current.key])
+            s.next()
+        assert a.wait(120)
+        assert a.errors and "out of memory (planted)" in a.errors[0]
+        assert any(e == "error" and "planted" in info["error"] for e, info in events)
+        assert "model failed" in a.status
+        assert s.suggestions() and s.suggestions()[0].source == "tracker"
+        s.accept(0)  # labeling goes on
+        s.next()
+        assert a.wait(120) and s.suggestions()
+    finally:
+        a.close()
+    assert not _alive() and not multiprocessing.active_children()
+
+
+def test_a_model_trained_in_the_background_suggests_on_untouched_groups(food):
+    images, truth = food
+    s = BoxSession(images, image="path", classes=CLASSES, group="group")
+    model = SklearnBoxModel(Ridge(alpha=1.0), label="apple", score=0.6)
+    a = BoxAssistant(model=model, tracker=None, first_fit=6, explore=0.0,
+                     item_class="food").attach(s)
+    try:
+        seen_groups = set()
+        for _ in range(6):
+            seen_groups.add(images.at[s.current.key, "group"])
+            s.set_boxes([b for b in truth[s.current.key] if b.label != "coin"])
+            s.next()
+        assert len(seen_groups) == 6  # without a tracker, the first labels spread out
+        assert a.wait(120)
+        assert a.model_version == 6 and len(a.fits) == 1
+        assert a.fits[0]["predicted"] == len(images) - 6
+        untouched = [k for k in images.index if images.at[k, "group"] not in seen_groups]
+        sugg = s.suggestions(untouched[0])
+        assert sugg and sugg[0].source == "model"
+        # item_class: every suggestion carries the row's image-level class
+        assert sugg[0].value[0].label == images.at[untouched[0], "food"]
+        # the queue now serves whole groups one after the other
+        order = [k for k in (str(images.index[p]) for p in s.queue.order)
+                 if not s.is_labeled(k)]
+        runs = [g for i, g in enumerate(images.loc[order, "group"])
+                if i == 0 or g != images.loc[order, "group"].iloc[i - 1]]
+        assert len(runs) == len(set(runs))
+        assert "model v1 on 6 labels" in a.status
+    finally:
+        a.close()
+
+
+def test_closing_stops_threads_and_worker_processes_while_busy(food):
+    images, truth = food
+    s = BoxSession(images, image="path", classes=CLASSES, group="group")
+    a = BoxAssistant(model=None, processes=2).attach(s)
+    s.set_boxes(truth[s.current.key])
+    a.close()
+    assert not _alive() and not multiprocessing.active_children()
+    assert a.status == "stopped"
+    s.next()  # the session goes on without it
+    s.set_boxes(truth[s.current.key])
+
+
+def test_item_class_column_must_hold_session_classes(food):
+    images, _ = food
+    s = BoxSession(images, image="path", classes=["coin"], group="group")
+    with pytest.raises(Exception, match="not session classes"):
+        BoxAssistant(model=None, item_class="food").attach(s)
+
+
+@pytest.mark.slow
+def test_tracking_on_a_dask_cluster_gives_the_same_boxes_as_the_local_pool(food):
+    distributed = pytest.importorskip("distributed")
+    images, truth = food
+
+    def run(executor):
+        df = images.copy()
+        s = BoxSession(df, image="path", classes=CLASSES, group="group")
+        a = BoxAssistant(model=None, executor=executor, processes=2, reorder=False).attach(s)
+        try:
+            for first in df.groupby("group", sort=False).head(1).index:
+                s.set_boxes(truth[first], key=first)
+            assert a.wait(300)
+            return {k: tuple(round(v, 3) for b in sg[0].value for v in b.xyxy)
+                    for k in df.index if (sg := s.suggestions(k))}
+        finally:
+            a.close()
+
+    local = run(None)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        on_dask = run(client.get_executor())
+    assert len(local) >= len(images) - images["group"].nunique() - 3
+    assert on_dask == local
+    assert np.isfinite(next(iter(local.values()))).all()
