@@ -44,7 +44,7 @@ from nblabel.assist.ordering import group_order, priorities, spread_order
 from nblabel.errors import InputError
 from nblabel.images import LoadedImage, load_image
 from nblabel.shapes import Box
-from nblabel.suggest.fusion import Trust, fuse_boxes
+from nblabel.suggest.fusion import Trust, align_classes, fuse_boxes
 from nblabel.suggest.rules import DEFAULT_RULES, ItemInfo, Rule, apply_rules
 from nblabel.suggest.tracker import TRACKERS, TrackParams, propagate
 
@@ -386,17 +386,20 @@ class BoxAssistant:
             tracked, predicted = self._tracked.pop(pos, ()), self._predicted.pop(pos, ())
             shown = self._posted.pop(pos, None)
             self._scores.pop(pos, None)
-        if tracked and predicted and value:
-            label = max(value, key=lambda b: b.area)
-            if self._classes_of is not None:
-                tracked = tuple(b.replace(label=label.label) for b in tracked)
-                predicted = tuple(b.replace(label=label.label) for b in predicted)
+        if not (tracked and predicted and value):
+            return
+        if self._classes_of is not None:
+            c = self._classes_of[pos]
+            tracked = tuple(b.replace(label=c) for b in tracked)
+            predicted = tuple(b.replace(label=c) for b in predicted)
+        predicted = align_classes(tracked, predicted)
+        for label in value:  # one contest per labeled box, between boxes of its class
             t = max((b for b in tracked if b.label == label.label), default=None,
                     key=lambda b: b.score or 0.0)
             m = max((b for b in predicted if b.label == label.label), default=None,
                     key=lambda b: b.score or 0.0)
             if t is None or m is None:
-                return
+                continue
             accepted = shown is not None and any(
                 b.label == label.label and b.iou(label) > 0.999 for b in shown)
             self.trust.settle(t, m, label, corrected=not accepted)

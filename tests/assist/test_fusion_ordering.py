@@ -28,6 +28,15 @@ def test_disagreeing_boxes_keep_the_source_that_wins_duels():
     assert kept.source == "model" and kept.score == pytest.approx(0.7 * 0.3)
 
 
+def test_a_model_box_on_a_tracked_object_takes_the_tracker_class():
+    t = [Box("apple", 0, 0, 100, 100, score=0.8, source="tracker")]
+    m = [Box("banana", 2, 2, 100, 100, score=0.9, source="model")]
+    out = fuse_boxes(t, m)
+    assert [b.label for b in out] == ["apple"]
+    far = [Box("banana", 300, 300, 400, 400, score=0.9, source="model")]
+    assert sorted(b.label for b in fuse_boxes(t, far)) == ["apple", "banana"]
+
+
 def test_fuse_boxes_works_class_by_class():
     t = [Box("a", 0, 0, 10, 10, score=0.9, source="tracker")]
     m = [Box("a", 0, 0, 10, 10, score=0.5, source="model"),
@@ -46,7 +55,8 @@ def test_trust_learns_from_corrections_not_from_accepted_averages():
     assert trust.w_model == pytest.approx(2 / 3)
     far = Box("a", 300, 300, 400, 400)
     assert trust.settle(t, far, Box("a", 1, 1, 101, 101)) is False  # a duel, tracker won
-    assert (trust.duels, trust.model_wins) == (1, 0) and trust.p_model == pytest.approx(1 / 3)
+    assert (trust.duels, trust.model_wins) == (1, 0) and trust.p_model == pytest.approx(1 / 4)
+    assert Trust().p_model == pytest.approx(1 / 3)  # a tracker box starts out more trusted
 
 
 def test_group_order_current_group_first_then_least_certain_keyframe_first():
