@@ -31,7 +31,6 @@ class Trust:
     reward whichever box it already leaned to.
     """
 
-
     duels: int = 0
     model_wins: int = 0
     close_calls: int = 0
