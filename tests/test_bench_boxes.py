@@ -112,3 +112,14 @@ def test_bench_boxes_end_to_end(shared_data, tmp_path):
     sp = r["speedup"]
     assert sp["cores"] == 2 and sp["tracker_groups"]["groups"] == 2
     assert sp["tracker_groups"]["speedup"] > 0 and sp["model_training"]["speedup"] > 0
+
+
+def test_reliability_table_and_ece():
+    rows = [("model", 0.95, True)] * 9 + [("model", 0.95, False)] + [("tracker", 0.5, True),
+                                                                      ("tracker", 0.5, False)]
+    r = bench.reliability(rows)
+    (b,) = r["model"]["bins"]
+    assert b["scores"] == "0.9-1.0" and b["n"] == 10 and b["accepted_share"] == 0.9
+    assert r["model"]["ece"] == pytest.approx(0.05, abs=1e-3)
+    assert r["tracker"]["ece"] == pytest.approx(0.0)
+    assert r["all"]["n"] == 12

@@ -57,6 +57,8 @@ class Lane:
         ``on_error(job_label, exc)``, called from the worker thread after a job failed.
     on_done : callable, optional
         ``on_done(job_label, result)``, called after a job succeeded.
+    on_finish : callable, optional
+        ``on_finish()``, called after every job (the lane is then idle or runs the next).
     keep_history : int
         Rows of :attr:`history` kept (oldest dropped).
     """
@@ -67,11 +69,13 @@ class Lane:
         *,
         on_error: Callable[[str, BaseException], None] | None = None,
         on_done: Callable[[str, Any], None] | None = None,
+        on_finish: Callable[[], None] | None = None,
         keep_history: int = 1000,
     ) -> None:
         self.name = name
         self.on_error = on_error
         self.on_done = on_done
+        self.on_finish = on_finish
         self.keep_history = keep_history
         self.status = "idle"  # idle | running | failed | closed
         self.error: BaseException | None = None
@@ -225,6 +229,11 @@ class Lane:
             elif self.status != "closed":
                 self.status = "idle"
             self._cond.notify_all()
+        if self.on_finish is not None:
+            try:
+                self.on_finish()
+            except Exception:
+                log.exception("nblabel on_finish callback failed")
 
     def __repr__(self) -> str:
         return f"Lane({self.name!r}, status={self.status}, queued={len(self._queue)})"

@@ -3,17 +3,21 @@
 Attached to a :class:`~nblabel.session.BoxSession`, the assistant listens to every label
 (drawn by a person or accepted from a suggestion) and, in the background:
 
-1. **tracks** the new boxes through the rest of the item's image group, forward and
-   backward up to the next labeled image (nearest images first), on an executor (a local
-   process pool by default; any :class:`concurrent.futures.Executor`, e.g. a
-   ``dask.distributed`` client's ``get_executor()``);
+1. **tracks** the new boxes ahead of the annotator through the item's image group,
+   forward and backward (``track_ahead`` images each way, 2 by default, never past the next
+   labeled image): the next image is ready before the annotator gets there, farther ones
+   get theirs as labeling approaches them. Tracking runs on an executor (a local process
+   pool by default; any :class:`concurrent.futures.Executor`, e.g. a ``dask.distributed``
+   client's ``get_executor()``);
 2. **retrains** the box model as the labels grow (first at ``first_fit`` labels, then each
    time they grow ``retrain_growth`` times; warm start), then **predicts** every unlabeled
    image;
 3. **fuses** the tracker and model boxes of an image into one suggestion
    (:func:`nblabel.suggest.fusion.fuse_boxes`), learning from the annotator's decisions
-   which source to trust when they disagree, applies the rules, and posts it
-   (source ``tracker`` or ``model``, with its score);
+   which source to trust when they disagree, applies the rules, and posts it (source
+   ``tracker`` or ``model``) with a *calibrated* score: the share of such suggestions the
+   annotator accepted (:class:`~nblabel.suggest.calibration.AcceptanceCalibrator`; the raw
+   score until a source has 20 decisions, which :meth:`BoxAssistant.note` says);
 4. **reorders** the queue: the group being labeled first, then the least certain groups,
    with an exploration share; inside a group the keyframe first
    (:mod:`nblabel.assist.ordering`).
@@ -44,6 +48,7 @@ from nblabel.assist.ordering import group_order, priorities, spread_order
 from nblabel.errors import InputError
 from nblabel.images import LoadedImage, load_image
 from nblabel.shapes import Box
+from nblabel.suggest.calibration import AcceptanceCalibrator
 from nblabel.suggest.fusion import Trust, align_classes, fuse_boxes
 from nblabel.suggest.rules import DEFAULT_RULES, ItemInfo, Rule, apply_rules
 from nblabel.suggest.tracker import TRACKERS, TrackParams, propagate
@@ -121,9 +126,9 @@ class BoxAssistant:
         Training steps of the first and later fits (the default model only).
     work_side : int
         Images are tracked and modelled at most this many pixels on their longer side.
-    track_ahead : int, optional
-        Track at most this many images each way from a new label (default: up to the next
-        labeled image).
+    track_ahead : int or None
+        Track at most this many images each way from a new label (``None``: up to the next
+        labeled image, the rest of the group; costs one tracker step per image per label).
     executor : concurrent.futures.Executor, optional
         Where tracking runs (default: a local process pool, started on first use and shut
         down by :meth:`close`). A ``dask.distributed`` client's ``get_executor()`` works.
@@ -151,7 +156,7 @@ class BoxAssistant:
         fit_steps: int = 2000,
         retrain_steps: int = 2000,
         work_side: int = 320,
-        track_ahead: int | None = None,
+        track_ahead: int | None = 2,
         executor: Executor | None = None,
         processes: int | None = None,
         reorder: bool = True,
@@ -196,6 +201,8 @@ class BoxAssistant:
         self.fits: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self.trust = Trust()
+        self.calibrator = AcceptanceCalibrator()
+        self._shown: dict[int, tuple[str, float]] = {}  # position -> (source, raw score)
         self._lock = threading.RLock()
         self._tracked: dict[int, tuple[Box, ...]] = {}
         self._predicted: dict[int, tuple[Box, ...]] = {}
@@ -212,8 +219,10 @@ class BoxAssistant:
             p for p in range(len(session.items))
             if session.is_labeled(session.items.keys[p]) and session.value(session.items.keys[p])
         }
-        self._track_lane = Lane("tracker", on_error=self._failed)
-        self._model_lane = Lane("model", on_error=self._failed)
+        self._track_lane = Lane("tracker", on_error=self._failed,
+                                on_finish=lambda: self._emit("status"))
+        self._model_lane = Lane("model", on_error=self._failed,
+                                on_finish=lambda: self._emit("status"))
         session.on_change(self._on_change)
         self._reorder_queue()
         for pos in sorted(self._labeled):  # a resumed session: carry what is there
@@ -386,6 +395,11 @@ class BoxAssistant:
             tracked, predicted = self._tracked.pop(pos, ()), self._predicted.pop(pos, ())
             shown = self._posted.pop(pos, None)
             self._scores.pop(pos, None)
+            raw = self._shown.pop(pos, None)
+        if shown and raw is not None:  # was the suggestion taken as it was?
+            taken = all(any(v.label == b.label and v.iou(b) > 0.999 for v in value)
+                        for b in shown)
+            self.calibrator.record(raw[0], raw[1], taken)
         if not (tracked and predicted and value):
             return
         if self._classes_of is not None:
@@ -603,8 +617,30 @@ class BoxAssistant:
             self._posted[pos] = fused
             self._scores[pos] = float(fused[0].score or 0.0)
         scores = [b.score for b in fused if b.score is not None]
-        s.suggest(key, fused, source=fused[0].source if fused[0].source != "human"
-                  else "model", score=min(scores) if scores else None, replace="all")
+        source = fused[0].source if fused[0].source in ("tracker", "model") else (
+            "tracker" if tracked and not predicted else "model")
+        raw = min(scores) if scores else 0.0
+        shown = self.calibrator.calibrated(source, raw)
+        with self._lock:
+            self._shown[pos] = (source, raw)
+        s.suggest(key, fused, source=source, score=raw if shown is None else shown,
+                  replace="all")
+
+    def note(self, key: Any) -> str:
+        """What the annotator should know about an item's suggestion beyond its score:
+        the model's version and how many labels it learned from, and whether the score is
+        calibrated yet (e.g. ``"model v1, 13 labels, score not calibrated yet"``)."""
+        pos = int(self.session.items.position_of(key))
+        with self._lock:
+            raw = self._shown.get(pos)
+        if raw is None:
+            return ""
+        parts = []
+        if raw[0] == "model" and self.fits:
+            parts.append(f"model v{len(self.fits)}, {self.model_version} labels")
+        if self.calibrator.decisions(raw[0]) < self.calibrator.min_decisions:
+            parts.append("score not calibrated yet")
+        return ", ".join(parts)
 
     # ------------------------------------------------------------------ order
     def _reorder_queue(self) -> None:

@@ -164,6 +164,7 @@ class Tally:
     seconds: float = 0.0  # modelled annotator time
     ready: int = 0  # shown with a suggestion already there
     eligible: int = 0  # shown when the assistant had something to go on
+    shown_scores: list[tuple[str, float, bool]] = field(default_factory=list)
 
     def act(self, truth: Box, suggestion: Box | None, thr: float, phase: int = 0
             ) -> tuple[str, float]:
@@ -175,6 +176,9 @@ class Tally:
             iou = suggestion.iou(truth)
             self.shown_iou.append(iou)
             self.by_source[suggestion.source].append(iou)
+            if suggestion.score is not None:
+                self.shown_scores.append((suggestion.source, float(suggestion.score),
+                                          iou >= thr))
             if iou >= thr:
                 outcome, cost = "accepted", COSTS["accept"]
                 self.accepted += 1
@@ -212,11 +216,45 @@ class Tally:
             "shown_iou_histogram": dict(zip(
                 ("0-0.1", "0.1-0.3", "0.3-0.5", "0.5-0.7", "0.7-0.9", "0.9-1"),
                 np.histogram(s, bins=(0, .1, .3, .5, .7, .9, 1.0001))[0].tolist())),
+            "reliability": reliability(self.shown_scores),
             "by_model_version": [
                 {"trained_on": v, **{k: self.outcomes[v, k]
                                      for k in ("hand_boxes", "corrections", "accepted")}}
                 for v in sorted({v for v, _ in self.outcomes})],
         }
+
+
+def _ece(rows: Sequence[tuple[str, float, bool]], bins: int = 10) -> float | None:
+    if not rows:
+        return None
+    s = np.array([r[1] for r in rows])
+    a = np.array([r[2] for r in rows], dtype=float)
+    idx = np.minimum((s * bins).astype(int), bins - 1)
+    return round(float(sum(abs(a[idx == b].mean() - s[idx == b].mean()) * (idx == b).sum()
+                           for b in range(bins) if (idx == b).any()) / len(rows)), 4)
+
+
+def reliability(rows: Sequence[tuple[str, float, bool]], bins: int = 10) -> dict[str, Any]:
+    """Do shown scores mean what they say? Per source: suggestions in each score bin, their
+    mean score and the share accepted; expected calibration error (ECE) over the whole run
+    and over its second half (once the assistant has seen the annotator's decisions)."""
+    out: dict[str, Any] = {}
+    for source in sorted({r[0] for r in rows}):
+        mine = [r for r in rows if r[0] == source]
+        s = np.array([r[1] for r in mine])
+        a = np.array([r[2] for r in mine], dtype=float)
+        idx = np.minimum((s * bins).astype(int), bins - 1)
+        out[source] = {
+            "n": len(mine),
+            "bins": [{"scores": f"{b / bins:.1f}-{(b + 1) / bins:.1f}", "n": int((idx == b).sum()),
+                      "mean_score": round(float(s[idx == b].mean()), 3),
+                      "accepted_share": round(float(a[idx == b].mean()), 3)}
+                     for b in range(bins) if (idx == b).any()],
+            "ece": _ece(mine),
+            "ece_second_half": _ece(mine[len(mine) // 2:]),
+        }
+    out["all"] = {"n": len(rows), "ece": _ece(rows), "ece_second_half": _ece(rows[len(rows) // 2:])}
+    return out
 
 
 def _say(msg: str) -> None:

@@ -211,7 +211,8 @@ function render({ model, el: host }) {
       if (drag && drag.moved && drag.target && same(o, drag.target)) continue; // on the ui layer
       const sug = o.type === "suggestion";
       const score = o.s && o.s.score != null ? " " + o.s.score.toFixed(2) : "";
-      const text = sug ? `${o.b.label} · ${o.s.source}${score} · Enter accepts` : o.b.label;
+      const note = o.s && o.s.note ? ` (${o.s.note})` : "";
+      const text = sug ? `${o.b.label} · ${o.s.source}${score}${note} · Enter accepts` : o.b.label;
       drawBox(ctx, rectOf(o.b), o.b.label, colorOf(o.b.label),
         { dashed: sug, selected: same(o, selection), text });
     }

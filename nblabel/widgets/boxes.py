@@ -185,6 +185,7 @@ class BoxLabeler:
         self.status.add_class("nblabel-assist-status")
         self.widget = self.controls.layout(w.VBox([self.canvas, self.status]))
         self._closed = False
+        self.assistant: Any = None  # set before attaching: posts may arrive at once
         self.assistant = self._start_assistant(assist)
         self._load()
 
@@ -218,8 +219,9 @@ class BoxLabeler:
         c = self.canvas
         item = s.current
         boxes = [] if item is None else [_box_dict(b) for b in s.value(item.key)]
+        note = "" if item is None or self.assistant is None else self.assistant.note(item.key)
         sugg = [] if item is None else [
-            {"index": i, "source": g.source, "score": g.score,
+            {"index": i, "source": g.source, "score": g.score, "note": note,
              "boxes": [_box_dict(b) for b in g.value]}
             for i, g in enumerate(s.suggestions(item.key))
         ]

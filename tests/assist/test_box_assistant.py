@@ -149,7 +149,8 @@ def test_tracking_on_a_dask_cluster_gives_the_same_boxes_as_the_local_pool(food)
     def run(executor):
         df = images.copy()
         s = BoxSession(df, image="path", classes=CLASSES, group="group")
-        a = BoxAssistant(model=None, executor=executor, processes=2, reorder=False).attach(s)
+        a = BoxAssistant(model=None, executor=executor, processes=2, reorder=False,
+                         track_ahead=None).attach(s)
         try:
             for first in df.groupby("group", sort=False).head(1).index:
                 s.set_boxes(truth[first], key=first)
@@ -167,3 +168,27 @@ def test_tracking_on_a_dask_cluster_gives_the_same_boxes_as_the_local_pool(food)
     assert len(local) >= len(images) - images["group"].nunique() - 3
     assert on_dask == local
     assert np.isfinite(next(iter(local.values()))).all()
+
+
+def test_scores_become_calibrated_and_young_models_say_so(food):
+    images, truth = food
+    s = BoxSession(images, image="path", classes=CLASSES, group="group")
+    a = BoxAssistant(model=None, processes=1).attach(s)
+    a.calibrator.min_decisions = 5
+    try:
+        notes, scores = [], []
+        for _ in range(20):
+            a.wait(120)
+            key = s.current.key
+            sugg = s.suggestions()
+            if sugg:
+                notes.append(a.note(key))
+                scores.append((sugg[0].score, a._shown[s.items.position_of(key)][1]))
+                s.reject(0)
+            s.set_boxes(truth[key])  # every suggestion corrected: acceptance 0
+            s.next()
+        assert notes[0] == "score not calibrated yet" and notes[-1] == ""
+        shown, raw = scores[-1]
+        assert raw > 0.2 and shown == pytest.approx(0.0)  # what the annotator taught it
+    finally:
+        a.close()

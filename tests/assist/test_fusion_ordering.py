@@ -90,3 +90,18 @@ def test_priorities_serve_the_order_first():
     assert list(np.argsort(-pri, kind="stable")[:2]) == [3, 1]
     with pytest.raises(ValueError):
         group_order([[0]], labeled=set(), scores={}, explore=2.0)
+
+
+def test_calibrated_scores_are_acceptance_rates():
+    from nblabel.suggest.calibration import AcceptanceCalibrator
+
+    cal = AcceptanceCalibrator(min_decisions=20)
+    rng = np.random.default_rng(0)
+    assert cal.calibrated("model", 0.9) is None  # no decisions yet: no number
+    for _ in range(400):  # raw scores that overstate: true acceptance = raw / 2
+        raw = float(rng.random())
+        cal.record("model", raw, bool(rng.random() < raw / 2))
+    assert cal.decisions("model") == 400
+    assert abs(cal.calibrated("model", 0.9) - 0.45) < 0.12
+    assert abs(cal.calibrated("model", 0.2) - 0.10) < 0.08
+    assert cal.calibrated("tracker", 0.9) is None
