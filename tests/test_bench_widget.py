@@ -33,3 +33,28 @@ def test_markdown_lists_results_and_errors():
 def test_probes_install_script_is_a_function():
     assert wb.PROBES_JS.lstrip().startswith("() => {")
     assert "__bench_hook" in wb.PROBES_JS and "__bench_ext" in wb.PROBES_JS
+
+
+def test_assist_cell_keeps_the_real_assistant_busy(tmp_path):
+    """The 'assist' case's cell, run here without a browser: the labeler's BoxAssistant is
+    training and tracking while the benchmark would page through the first images."""
+    import time
+
+    from nblabel.datasets import food_sample
+
+    images, _ = food_sample()
+    paths = list(images["path"])[:20]
+    ns: dict = {}
+    code = wb.ASSIST_CELL.format(paths=__import__("json").dumps(paths),
+                                 store=str(tmp_path / "a.sqlite"))
+    exec(compile(code.rsplit("\napp", 1)[0], "assist_cell", "exec"), ns)
+    app = ns["app"]
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not app.assistant._model_lane.running_label:
+            time.sleep(0.2)
+        assert "training" in app.assistant.status
+        assert app.session.current.key == "apple002S_1.jpg"  # paging starts at the first image
+    finally:
+        ns["_stop"].set()
+        app.close()

@@ -8,11 +8,13 @@ BoxAnnotator, the same way):
 - burst: 100 pointer moves dispatched back to back -> the last one painted;
 - bytes received over the websocket per image vs the encoded file.
 
-Each figure is measured with the kernel idle and while a small torch model trains in a
-background thread of the kernel. "Painted" is taken after the frame that shows the change:
-``requestAnimationFrame`` then ``setTimeout(0)`` after the draw (nblabel exposes this hook
-only when ``canvas.measure = True``; the others are observed from outside: DOM mutations
-or canvas pixels, polled every frame).
+Each figure is measured with the kernel idle, while a small torch model trains in a
+background thread of the kernel ("busy"), and while the labeler's own
+:class:`~nblabel.assist.BoxAssistant` works ("assist": its box model trains and its tracker
+runs from eight labeled images, re-triggered every 0.3 s). "Painted" is taken after the
+frame that shows the change: ``requestAnimationFrame`` then ``setTimeout(0)`` after the
+draw (nblabel exposes this hook only when ``canvas.measure = True``; the others are observed
+from outside: DOM mutations or canvas pixels, polled every frame).
 
 Usage: ``nblabel bench widget [--images DIR] [--n-next 30] [--n-drag 60] [--quick]
 [--no-others] [--out benchmarks/results/widget-DATE.json]``
@@ -65,6 +67,37 @@ paths = json.loads({paths!r})
 df = pd.DataFrame({{"path": paths}}, index=[os.path.basename(p) for p in paths])
 app = BoxLabeler(df, image="path", classes=["food", "coin"], store={store!r})
 app.canvas.measure = True
+app
+'''
+
+ASSIST_CELL = '''
+import json, os, re, threading, time, pandas as pd
+from nblabel.assist import BoxAssistant
+from nblabel.shapes import Box
+from nblabel.widgets import BoxLabeler
+paths = json.loads({paths!r})
+names = [os.path.basename(p) for p in paths]
+groups = [re.sub(r"[\\s_(]*\\d+\\)?\\.\\w+$", "", n) for n in names]
+df = pd.DataFrame({{"path": paths, "group": groups}}, index=names)
+# the real assistant, kept busy for the whole measurement: a long first fit (5 labels,
+# 100,000 steps) and the tracker re-run from the labeled images every 0.3 s
+assistant = BoxAssistant(first_fit=5, fit_steps=100_000, track_ahead=3, reorder=False)
+app = BoxLabeler(df, image="path", classes=["food", "coin"], store={store!r}, group="group",
+                 assist=assistant)
+app.canvas.measure = True
+seeds = list(df.index[-8:])  # not among the images the benchmark pages through
+for k in seeds:
+    w, h = app.session.items.item(k).size()
+    app.session.set_boxes([Box("food", w * .25, h * .25, w * .6, h * .6)], key=k)
+_stop = threading.Event()
+def _keep_tracking():
+    i = 0
+    while not _stop.is_set():
+        k = seeds[i % len(seeds)]
+        app.session.set_boxes(app.session.value(k), key=k)  # a label again: track again
+        i += 1
+        time.sleep(0.3)
+threading.Thread(target=_keep_tracking, daemon=True, name="bench-relabel").start()
 app
 '''
 
@@ -159,11 +192,12 @@ def _measure_nblabel(new_page: Any, url: str, paths: list[str], n_next: int, n_d
     }
 
 
-def _run_nblabel(new_page: Any, tmp: Path, paths: list[str], busy: bool,
+def _run_nblabel(new_page: Any, tmp: Path, paths: list[str], kernel: str,
                  args: argparse.Namespace) -> dict[str, Any]:
-    name = f"nblabel_{'busy' if busy else 'idle'}"
-    cells = [NBLABEL_CELL.format(paths=json.dumps(paths), store=str(tmp / f"{name}.sqlite"))]
-    if busy:
+    name = f"nblabel_{kernel}"
+    cell = ASSIST_CELL if kernel == "assist" else NBLABEL_CELL
+    cells = [cell.format(paths=json.dumps(paths), store=str(tmp / f"{name}.sqlite"))]
+    if kernel == "busy":
         cells.insert(0, TRAINER)
     nb = write_notebook(tmp / f"{name}.ipynb", cells)
     with voila_server(nb, tmp) as url:
@@ -175,7 +209,8 @@ def _markdown(res: dict[str, Any]) -> str:
         f"# Box widget benchmark ({res['date']}, commit {str(res['commit'])[:8]})", "",
         f"Images: {res['images']} ({res['n_images']} images). Voila {res['server']} on "
         f"127.0.0.1, headless Chromium, {res['machine']['cpu_usable']} usable cores. "
-        "Busy = a torch CNN training in a background thread of the kernel.", "",
+        "Busy = a torch CNN training in a background thread of the kernel; assist = the "
+        "labeler's own BoxAssistant training its box model and tracking.", "",
         "| widget | kernel | next item p50/p95 ms | drag feedback p50/p95 ms | "
         "burst 100: last painted after, p95 ms | bytes received / encoded |",
         "|---|---|---|---|---|---|",
@@ -240,10 +275,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="nblabel-bench-") as d, \
             chromium(args.chromium) as new_page:
         tmp = Path(d)
-        for busy in (False, True):
-            key = f"nblabel_{'busy' if busy else 'idle'}"
+        for kernel in ("idle", "busy", "assist"):
+            key = f"nblabel_{kernel}"
             try:
-                res["results"][key] = _run_nblabel(new_page, tmp, paths, busy, args)
+                res["results"][key] = _run_nblabel(new_page, tmp, paths, kernel, args)
             except Exception as e:  # recorded, not hidden
                 res["results"][key] = {"error": f"{type(e).__name__}: {e}"}
             print(key, json.dumps(res["results"][key]), flush=True)
