@@ -395,6 +395,10 @@ class LabelSession:
             ref=ref,
         )
         with self._lock:
+            if self.df.index is not self._index_ref:
+                # the user changed the DataFrame's rows: re-map first, so that a refusal
+                # (e.g. a duplicated index) comes before anything is written
+                self._reindex()
             stored = self.store.append(event)  # durable first: a failure changes nothing
             for item in self.log.apply(stored):
                 self._sync(item)

@@ -384,3 +384,25 @@ def test_unknown_classes_in_history_and_suggestions_are_found_too(tmp_path):
         BoxSession(frame.copy(), image="path", classes=["a"], store=path)
     with BoxSession(frame.copy(), image="path", classes=["a", "ghost", "hint"], store=path):
         pass  # the same classes: no error
+
+
+def test_a_refused_action_changes_nothing_after_the_index_became_duplicated():
+    """Issue 14: the DataFrame's index became duplicated mid-session; the next action is
+    refused before anything reaches the store, the labels table, the undo history or the
+    cursor."""
+    from nblabel.datasets import food_sample
+
+    images, _ = food_sample()
+    df = images.head(3).copy()
+    s = BoxSession(df, image="path", classes=["apple", "coin"])
+    s.draw_box(10, 10, 50, 50, "apple")
+    before = (len(list(s.store.events(s.task))), s.labels.copy(), s.current.key,
+              s.log.undoable(s.annotator))
+    df.index = pd.Index([df.index[0], df.index[0], df.index[2]])
+    with pytest.raises(InputError, match="duplicate"):
+        s.draw_box(60, 60, 90, 90, "apple")
+    after = (len(list(s.store.events(s.task))), s.labels, s.current.key,
+             s.log.undoable(s.annotator))
+    assert after[0] == before[0] and after[2:] == before[2:]
+    pd.testing.assert_frame_equal(after[1], before[1])
+    assert [b["label"] for b in df.iloc[0]["boxes"]] == ["apple"]
