@@ -16,7 +16,7 @@ import nblabel
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-PAGES = [ROOT / "README.md", *(p for p in DOCS if p.name != "HELPERS.md")]
+PAGES = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *DOCS]
 
 DOTTED = re.compile(r"(?<![\w./-])nblabel(?:\.[A-Za-z_]\w*)+")
 FROM_IMPORT = re.compile(r"from[ \t]+(nblabel(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[\w \t,]+)")
