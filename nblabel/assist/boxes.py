@@ -425,7 +425,9 @@ class BoxAssistant:
         g = int(self._group_of[pos])
         if len(self._groups[g]) < 2:
             return
-        self._track_lane.submit(self._track_job, pos, key=("track", pos),
+        # one queued job per group: a newer label of the group supersedes a queued older one
+        # (whose images the annotator has passed meanwhile)
+        self._track_lane.submit(self._track_job, pos, key=("track", g),
                                 label=f"tracking group {self._group_names[g]}")
         self._emit("status")
 
