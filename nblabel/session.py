@@ -797,6 +797,29 @@ class BoxSession(LabelSession):
         del boxes[index]
         self.set_value(tuple(boxes), k)
 
+    def snap_edges(self, index: int, edges: Iterable[str] | None = None,
+                   key: Any | None = None, *, band: float = 0.15) -> Box:
+        """Move edges of box ``index`` (default: all four; ``"left"``, ``"top"``,
+        ``"right"``, ``"bottom"``) to the strongest nearby boundary in the image, in one
+        undoable action (see :func:`nblabel.suggest.snap.snap_box`)."""
+        k = self._key(key)
+        boxes = list(self.value(k))
+        self._check_index(boxes, index, k)
+        snapped = self.snap_preview(boxes[index], edges, key=k, band=band)
+        return self.update_box(index, k, x0=snapped.x0, y0=snapped.y0, x1=snapped.x1,
+                               y1=snapped.y1) if snapped != boxes[index] else boxes[index]
+
+    def snap_preview(self, box: Box, edges: Iterable[str] | None = None,
+                     key: Any | None = None, *, band: float = 0.15) -> Box:
+        """``box`` with its edges snapped on an item's image, without recording anything."""
+        from nblabel.suggest.snap import snap_box
+
+        im = self.items.item(self._key(key)).image(max_side=1024)
+        sc = im.scale
+        work = box.replace(x0=box.x0 * sc, y0=box.y0 * sc, x1=box.x1 * sc, y1=box.y1 * sc)
+        got = snap_box(im.pixels, work, edges, band=band)
+        return box.replace(x0=got.x0 / sc, y0=got.y0 / sc, x1=got.x1 / sc, y1=got.y1 / sc)
+
     def set_boxes(
         self, boxes: Iterable[Box], key: Any | None = None, *, source: str = "human"
     ) -> tuple[Box, ...]:

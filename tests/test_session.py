@@ -406,3 +406,21 @@ def test_a_refused_action_changes_nothing_after_the_index_became_duplicated():
     assert after[0] == before[0] and after[2:] == before[2:]
     pd.testing.assert_frame_equal(after[1], before[1])
     assert [b["label"] for b in df.iloc[0]["boxes"]] == ["apple"]
+
+
+def test_snap_edges_is_one_undoable_action_on_the_image(tmp_path):
+    from PIL import Image
+
+    img = np.full((200, 240, 3), 220, np.uint8)
+    img[40:120, 60:160] = 40
+    path = tmp_path / "obj.png"
+    Image.fromarray(img).save(path)
+    df = pd.DataFrame({"path": [str(path)]})
+    s = BoxSession(df, image="path", classes=["obj"])
+    s.draw_box(52, 33, 170, 128, "obj")
+    got = s.snap_edges(0, ["right", "bottom"])
+    assert abs(got.x1 - 160) <= 1.5 and abs(got.y1 - 120) <= 1.5
+    assert (got.x0, got.y0) == (52, 33)
+    assert df.loc[0, "boxes"][0]["x1"] == got.x1  # the DataFrame follows
+    s.undo()
+    assert s.value()[0].x1 == 170

@@ -514,3 +514,33 @@ def test_counter_and_rate_count_items_and_never_go_back_on_reorder(app):
     assert "item 2 of 5" in app.controls.counter.value
     assert "items/h" in app.controls.progress_text.value
     assert "labels/h" not in app.controls.progress_text.value
+
+
+def test_snap_key_tightens_the_selected_edge_or_a_suggestion(tmp_path):
+    import pandas as pd
+
+    img = np.full((200, 240, 3), 220, np.uint8)
+    img[40:120, 60:160] = 40
+    path = tmp_path / "obj.png"
+    Image.fromarray(img).save(path)
+    df = pd.DataFrame({"path": [str(path)]})
+    app = BoxLabeler(df, image="path", classes=["obj"], assist=False)
+    try:
+        draw(app, (52, 33, 170, 128))
+        app.handle({"kind": "action", "action": "snap_edge",
+                    "selection": {"type": "box", "index": 0, "edge": "e"}})
+        (b,) = app.session.value()
+        assert abs(b.x1 - 160) <= 1.5 and (b.x0, b.y0, b.y1) == (52, 33, 128)
+        # no edge selected: all four; on a suggestion: snapped, then accepted
+        app.session.suggest(app.session.current.key, [Box("obj", 55, 35, 165, 125)],
+                            source="model", score=0.5)
+        app.handle({"kind": "action", "action": "snap_edge",
+                    "selection": {"type": "suggestion", "index": 0, "box": 0}})
+        got = app.session.value()[1]
+        assert all(abs(v - w) <= 1.5 for v, w in zip(coords(got), (60, 40, 160, 120)))
+        assert app.session.suggestions() == []
+        app.handle({"kind": "action", "action": "snap_edge", "selection": {}})
+        assert "select a box first" in app.controls.messages.value
+        assert {"next_edge", "snap_edge", "extreme_clicks"} <= set(app.keymap.values())
+    finally:
+        app.close()

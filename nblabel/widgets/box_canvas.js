@@ -11,7 +11,10 @@ const MAX_ZOOM = 32;
 const MIN_BOX = 1;
 const DRAG_THRESHOLD = 3; // css px before a press becomes a drag
 const HANDLE_PX = 7; // css px: how close to an edge grabs it
+const EDGES = ["w", "n", "e", "s"]; // left, top, right, bottom
+const EDGE_NAMES = { w: "left", n: "top", e: "right", s: "bottom" };
 const BROWSER_ACTIONS = new Set(["zoom_in", "zoom_out", "zoom_reset", "help", "next_box",
+  "next_edge", "extreme_clicks",
   "deselect", "nudge_left", "nudge_right", "nudge_up", "nudge_down"]);
 
 // -- geometry (mirror of geometry.py) ------------------------------------------------------
@@ -111,6 +114,7 @@ function render({ model, el: host }) {
   // (bitmaps are not closed by hand: the cache may still hold them; GC frees them)
   let boxes = [], suggestions = [], selection = model.get("selection") || {};
   let drag = null, spaceDown = false, pointer = null;
+  let extreme = null; // extreme-click mode: the points clicked so far (image pixels)
 
   const IW = () => model.get("image_width") || (bitmap ? bitmap.width : W);
   const IH = () => model.get("image_height") || (bitmap ? bitmap.height : H);
@@ -215,6 +219,29 @@ function render({ model, el: host }) {
       const text = sug ? `${o.b.label} · ${o.s.source}${score}${note} · Enter accepts` : o.b.label;
       drawBox(ctx, rectOf(o.b), o.b.label, colorOf(o.b.label),
         { dashed: sug, selected: same(o, selection), text });
+      if (same(o, selection) && selection.edge) drawEdge(ctx, rectOf(o.b), selection.edge);
+    }
+  }
+
+  // the selected edge: a thick bar (arrows move only it, the snap key snaps it)
+  function drawEdge(ctx, rect, edge) {
+    const [x0, y0] = imageToCanvas(rect[0], rect[1], view);
+    const [x1, y1] = imageToCanvas(rect[2], rect[3], view);
+    const seg = { w: [x0, y0, x0, y1], e: [x1, y0, x1, y1], n: [x0, y0, x1, y0], s: [x0, y1, x1, y1] }[edge];
+    ctx.setLineDash([]);
+    for (const [w, c] of [[7, "#fff"], [3, "#e8590c"]]) {
+      ctx.lineWidth = w; ctx.strokeStyle = c;
+      ctx.beginPath(); ctx.moveTo(seg[0], seg[1]); ctx.lineTo(seg[2], seg[3]); ctx.stroke();
+    }
+  }
+
+  function drawExtreme(ctx) {
+    if (!extreme) return;
+    for (const [x, y] of extreme) {
+      const [cx, cy] = imageToCanvas(x, y, view);
+      ctx.setLineDash([]);
+      ctx.fillStyle = colorOf(model.get("active_class")); ctx.strokeStyle = "#fff"; ctx.lineWidth = 2;
+      ctx.beginPath(); ctx.arc(cx, cy, 5, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
     }
   }
 
@@ -222,8 +249,9 @@ function render({ model, el: host }) {
     const ctx = uiC.getContext("2d");
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, uiC.width, uiC.height);
-    if (!drag || !drag.moved || !drag.rect) return;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    drawExtreme(ctx);
+    if (!drag || !drag.moved || !drag.rect) return;
     const label = drag.target ? drag.target.b.label : model.get("active_class");
     const dashed = drag.target && drag.target.type === "suggestion";
     const r = drag.rect;
@@ -264,6 +292,8 @@ function render({ model, el: host }) {
     } else if (selection.type === "suggestion" && suggestions[selection.index]) {
       parts.push(`selected: suggestion from ${suggestions[selection.index].source}`);
     }
+    if (selection.edge) parts.push(`edge: ${EDGE_NAMES[selection.edge]} (${keyFor("snap_edge")[0] || "?"}: snap)`);
+    if (extreme) parts.push(`extreme clicks ${extreme.length}/4: left-, top-, right-, bottom-most points`);
     status.textContent = parts.join(" · ");
     const k = (a) => keyFor(a)[0] || "?";
     const focused = document.activeElement === root;
@@ -450,6 +480,22 @@ function render({ model, el: host }) {
       drag = { mode: "pan", start: [cx, cy], view0: { ...view }, moved: false };
     } else if (e.button !== 0) {
       return;
+    } else if (extreme && bitmap) { // extreme clicks: points, not drags
+      const [ix, iy] = clampImg(canvasToImage(cx, cy, view));
+      extreme.push([ix, iy]);
+      if (extreme.length === 4) {
+        const xs = extreme.map((q) => q[0]), ys = extreme.map((q) => q[1]);
+        const r = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+        extreme = null;
+        if (r[2] - r[0] >= MIN_BOX && r[3] - r[1] >= MIN_BOX) {
+          const box = r.map(r2);
+          boxes.push({ label: model.get("active_class"), x0: box[0], y0: box[1], x1: box[2], y1: box[3] });
+          select({});
+          send({ kind: "draw", box, extreme: true });
+        }
+      }
+      drawBoxes(); drawUi(); updateStatus();
+      return;
     } else {
       const [ix, iy] = canvasToImage(cx, cy, view);
       const objs = objects();
@@ -515,6 +561,9 @@ function render({ model, el: host }) {
       }
     } else if (d.mode === "edit" && d.moved && d.rect) {
       commitEdit(d.target, d.rect);
+    } else if (d.mode === "edit" && !d.moved && EDGES.includes(d.handle)) {
+      // a click (no drag) on an edge selects that edge
+      select({ type: d.target.type, index: d.target.index, box: d.target.box, edge: d.handle });
     }
     drawBoxes(); drawUi(); updateStatus();
   }
@@ -548,6 +597,16 @@ function render({ model, el: host }) {
       case "zoom_reset": fit(); drawAll(); return;
       case "help": if (help.hidden) buildHelp(); help.hidden = !help.hidden; return;
       case "deselect": if (!help.hidden) help.hidden = true; else select({}); return;
+      case "extreme_clicks":
+        extreme = extreme ? null : [];
+        drawUi(); updateStatus();
+        return;
+      case "next_edge": {
+        if (!objects().some((x) => same(x, selection))) return;
+        const i = EDGES.indexOf(selection.edge);
+        select({ ...selection, edge: EDGES[(i + 1) % EDGES.length] });
+        return;
+      }
       case "next_box": {
         const objs = objects();
         if (!objs.length) return;
@@ -565,6 +624,13 @@ function render({ model, el: host }) {
       if (!o) { // nothing selected: the arrows pan
         view = { ...view, panX: view.panX - dx * 40, panY: view.panY - dy * 40 };
         drawAll();
+        return;
+      }
+      const edge = selection.edge;
+      if (edge) { // an edge is selected: the arrows along its axis move only it
+        if ((edge === "w" || edge === "e") ? dx === 0 : dy === 0) return;
+        commitEdit(o, dragBox(rectOf(o.b), edge, dx * step, dy * step, IW(), IH()));
+        drawBoxes();
         return;
       }
       commitEdit(o, dragBox(rectOf(o.b), "move", dx * step, dy * step, IW(), IH()));

@@ -42,6 +42,12 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     **{f"class_{i}": (f"class {i} for the next boxes (and a box you selected)", (str(i),))
        for i in range(1, 10)},
     "next_box": ("select the next box or suggestion", ("Tab",)),
+    "next_edge": ("select an edge of the selected box: left, top, right, bottom (or click "
+                  "the edge); the arrows then move only that edge", ("e",)),
+    "snap_edge": ("snap the selected edge (no edge selected: all four) to the nearest strong "
+                  "boundary in the image", ("b",)),
+    "extreme_clicks": ("extreme clicks: click the object's left-, top-, right- and bottom-most "
+                       "points (a box of the class picked last)", ("c",)),
     "deselect": ("select nothing / close help", ("Escape",)),
     "nudge_left": ("move the selected box left (Shift: 10 px)", ("ArrowLeft",)),
     "nudge_right": ("move the selected box right (Shift: 10 px)", ("ArrowRight",)),
@@ -446,6 +452,20 @@ class BoxLabeler:
             else:
                 raise InputError("select a box first (click it or press Tab), then delete")
             self._select({})
+        elif action == "snap_edge":
+            sel = self._selection()
+            edge = sel.get("edge")
+            edges = None if edge is None else [edge]
+            if sel.get("type") == "box":
+                s.snap_edges(int(sel["index"]), edges)
+            elif sel.get("type") == "suggestion":  # snapped, then accepted as edited
+                i, j = int(sel["index"]), int(sel.get("box", 0))
+                b = s.suggestions()[i].value[j]
+                got = s.snap_preview(b, edges)
+                self._accept_edited(i, j, x0=got.x0, y0=got.y0, x1=got.x1, y1=got.y1)
+            else:
+                raise InputError("select a box first (click it or press Tab), then snap")
+            self._push()
         elif action.startswith("class_"):
             n = int(action.split("_", 1)[1])
             if not 1 <= n <= len(s.classes):
