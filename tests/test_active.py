@@ -196,3 +196,18 @@ def test_session_snapshot_with_text_model():
     assert learner.wait(30) and learner.status == "idle", learner.error
     assert learner.model_.predict_proba(["vision"]).shape == (1, 2)
     learner.close()
+
+
+def test_after_a_reorder_next_serves_the_most_wanted_item():
+    """The item on screen goes first in the new order, so next() continues from the head
+    (before, it continued after wherever the current item had landed)."""
+    s = _session()
+    learner = ActiveLearner(SlowModel(), retrain_every=1000, min_labels=1).attach(s)
+    s.set_tags(["a"])
+    learner.start()
+    assert learner.wait(30)
+    pri = learner.priorities_
+    open_ = [p for p in range(len(s.items)) if not s.is_labeled(s.items.keys[p])]
+    best = max(open_, key=lambda p: pri[p])
+    assert s.next().position == best
+    learner.close()

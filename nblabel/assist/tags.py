@@ -351,6 +351,12 @@ class TagAssistant:
                 return None
             self.model_ = model
             self._fitted_on = {int(p) for p in lab}
+            cur = None if self._session is None else self._session.current
+            if cur is not None:
+                # the item on screen goes first, so that next() continues with the most
+                # wanted item instead of wherever this one landed in the new order
+                pri = pri.copy()
+                pri[cur.position] = np.inf
             self.priorities_ = pri
             if self._queue is not None:
                 self._queue.reorder(pri)  # one atomic swap
