@@ -339,9 +339,15 @@ class TagAssistant:
             model, "features"
         ):
             scores = scores * S.density(model.features(X)) ** self.density
-        pri = S.priorities(
-            scores, exploration=self.exploration, random_state=self.random_state + gen
-        )
+        # order what is still to label: the exploration share is drawn among those items,
+        # and labeled ones (skipped by next() anyway) go last
+        open_ = np.setdiff1d(np.arange(len(X)), lab)
+        pri = np.zeros(len(X))  # open items get 1..n
+        if open_.size:
+            pri[open_] = S.priorities(
+                scores[open_], exploration=self.exploration,
+                random_state=self.random_state + gen,
+            )
         if self.eval_set is not None:
             Xe, ye = self.eval_set
             row["eval_score"] = _quality(ye, model.predict(Xe), self.multilabel)
