@@ -18,7 +18,10 @@ Attached to a :class:`~nblabel.session.BoxSession`, the assistant listens to eve
    ``tracker`` or ``model``) with a *calibrated* score: the share of such suggestions the
    annotator accepted (:class:`~nblabel.suggest.calibration.AcceptanceCalibrator`; the raw
    score until a source has 20 decisions, which :meth:`BoxAssistant.note` says);
-4. **reorders** the queue: the group being labeled first, then the least certain groups,
+4. **refines** every suggested box before it is shown: each edge snaps to the strongest
+   image boundary within 10% of the box's size (:func:`nblabel.suggest.snap.snap_box`, on
+   the work-size image; ``refine=False`` turns it off);
+5. **reorders** the queue: the group being labeled first, then the least certain groups,
    with an exploration share; inside a group the keyframe first
    (:mod:`nblabel.assist.ordering`).
 
@@ -136,6 +139,9 @@ class BoxAssistant:
         Size of the default process pool (default: 2, or 1 on a one-core machine).
     reorder : bool
         Reorder the session's queue (by group, least certain first).
+    refine : bool
+        Snap the edges of every suggested box to the nearest strong boundary before it is
+        shown (``refine_band``: how far, as a share of the box's size).
     cache_images : int
         Decoded work-size images kept in memory for training and prediction.
     """
@@ -160,6 +166,8 @@ class BoxAssistant:
         executor: Executor | None = None,
         processes: int | None = None,
         reorder: bool = True,
+        refine: bool = True,
+        refine_band: float = 0.1,
         cache_images: int = 4096,
     ) -> None:
         self.model = model
@@ -179,6 +187,8 @@ class BoxAssistant:
         self.executor = executor
         self.processes = processes
         self.reorder = reorder
+        self.refine = refine
+        self.refine_band = refine_band
         self.cache_images = cache_images
         self.session: Any = None
         self._listeners: list[Listener] = []
@@ -202,6 +212,7 @@ class BoxAssistant:
         self.errors: list[str] = []
         self.trust = Trust()
         self.calibrator = AcceptanceCalibrator()
+        self.refine_ms: list[float] = []  # time to refine each posted suggestion
         self._shown: dict[int, tuple[str, float]] = {}  # position -> (source, raw score)
         self._lock = threading.RLock()
         self._tracked: dict[int, tuple[Box, ...]] = {}
@@ -613,6 +624,8 @@ class BoxAssistant:
                                                         classes=allowed))
         if not fused:
             return
+        if self.refine:
+            fused = self._refined(pos, fused)
         with self._lock:
             if self._posted.get(pos) == fused:
                 return
@@ -627,6 +640,25 @@ class BoxAssistant:
             self._shown[pos] = (source, raw)
         s.suggest(key, fused, source=source, score=raw if shown is None else shown,
                   replace="all")
+
+    def _refined(self, pos: int, boxes: tuple[Box, ...]) -> tuple[Box, ...]:
+        """Each box's edges snapped to the nearest strong boundary (work-size image)."""
+        from nblabel.suggest.snap import snap_box
+
+        t0 = time.perf_counter()
+        try:
+            im = self._image(pos)
+        except Exception:  # no image, no refinement: the box is shown as it is
+            return boxes
+        s = im.scale
+        out = []
+        for b in boxes:
+            g = snap_box(im.pixels, b.replace(x0=b.x0 * s, y0=b.y0 * s, x1=b.x1 * s,
+                                              y1=b.y1 * s), band=self.refine_band)
+            out.append(b.replace(x0=g.x0 / s, y0=g.y0 / s, x1=g.x1 / s, y1=g.y1 / s))
+        self.refine_ms.append((time.perf_counter() - t0) * 1000)
+        del self.refine_ms[:-100_000]
+        return tuple(out)
 
     def note(self, key: Any) -> str:
         """What the annotator should know about an item's suggestion beyond its score:

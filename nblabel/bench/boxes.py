@@ -278,7 +278,7 @@ def _assistant(mode: str, args: argparse.Namespace) -> Any:
         first_fit=args.first_train, retrain_growth=args.retrain_growth,
         retrain_min_new=args.retrain_min_new, max_fit_labels=args.max_train_labels,
         fit_steps=args.steps, retrain_steps=args.retrain_steps, work_side=args.max_side,
-        processes=args.cores,
+        processes=args.cores, refine=not getattr(args, "no_refine", False),
     )
 
 
@@ -329,11 +329,16 @@ def run_mode(mode: str, items: list[Item], args: argparse.Namespace, workdir: Pa
         fits = list(assistant.fits)
         errors = list(assistant.errors)
         trust = {"duels": assistant.trust.duels, "model_won": assistant.trust.model_wins}
+        refine_ms = np.array(assistant.refine_ms)
     finally:
         assistant.close()
         session.close()
     out = tally.summary(len(items))
     out["labeled_in_store"] = int(df["boxes"].notna().sum())
+    if refine_ms.size:  # edge snapping of each posted suggestion (decoding included)
+        out["refine_ms"] = {"n": int(refine_ms.size),
+                            "median": round(float(np.median(refine_ms)), 2),
+                            "p95": round(float(np.percentile(refine_ms, 95)), 2)}
     out["model_vs_tracker_disagreements"] = trust["duels"]
     out["model_won_disagreements"] = trust["model_won"]
     if pace:
@@ -478,6 +483,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--retrain-min-new", type=int, default=60)
     p.add_argument("--max-train-labels", type=int, default=1000)
     p.add_argument("--explore", type=float, default=0.2, help="share of groups picked at random")
+    p.add_argument("--no-refine", action="store_true",
+                   help="the assistant shows suggestions without edge snapping")
     p.add_argument("--pace", type=float, default=0.0,
                    help="annotator spends the modelled time of each action x PACE in real "
                         "time and never waits for the assistant (0: unpaced)")

@@ -192,3 +192,23 @@ def test_scores_become_calibrated_and_young_models_say_so(food):
         assert raw > 0.2 and shown == pytest.approx(0.0)  # what the annotator taught it
     finally:
         a.close()
+
+
+def test_suggestions_are_refined_by_edge_snapping_unless_turned_off(food):
+    images, truth = food
+    got = {}
+    for refine in (True, False):
+        s = BoxSession(images.copy(), image="path", classes=CLASSES, group="group")
+        a = BoxAssistant(model=None, processes=1, refine=refine).attach(s)
+        try:
+            first = s.current.key
+            s.set_boxes(truth[first])
+            s.next()
+            assert a.wait(120)
+            got[refine] = (s.suggestions()[0].value, list(a.refine_ms))
+        finally:
+            a.close()
+    (snapped, ms), (raw, none) = got[True], got[False]
+    assert ms and not none and all(t < 2000 for t in ms)
+    assert snapped != raw  # the edges moved
+    assert len(snapped) == len(raw) and all(a.iou(b) > 0.6 for a, b in zip(snapped, raw))
