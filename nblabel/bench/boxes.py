@@ -166,9 +166,12 @@ class Tally:
     eligible: int = 0  # shown when the assistant had something to go on
     shown_scores: list[tuple[str, float, bool]] = field(default_factory=list)
 
-    def act(self, truth: Box, suggestion: Box | None, thr: float, phase: int = 0
-            ) -> tuple[str, float]:
-        """Decide on one item; returns the outcome and its modelled cost in seconds."""
+    def act(self, truth: Box, suggestion: Box | None, thr: float, phase: int = 0,
+            shown_score: float | None = None) -> tuple[str, float]:
+        """Decide on one item; returns the outcome and its modelled cost in seconds.
+
+        ``shown_score``: the score the annotator saw (the suggestion's, calibrated), for the
+        reliability table; default: the box's own score."""
         if suggestion is None:
             outcome, cost = "hand_boxes", COSTS["draw"]
             self.hand_boxes += 1
@@ -176,9 +179,9 @@ class Tally:
             iou = suggestion.iou(truth)
             self.shown_iou.append(iou)
             self.by_source[suggestion.source].append(iou)
-            if suggestion.score is not None:
-                self.shown_scores.append((suggestion.source, float(suggestion.score),
-                                          iou >= thr))
+            score = suggestion.score if shown_score is None else shown_score
+            if score is not None:
+                self.shown_scores.append((suggestion.source, float(score), iou >= thr))
             if iou >= thr:
                 outcome, cost = "accepted", COSTS["accept"]
                 self.accepted += 1
@@ -312,7 +315,8 @@ def run_mode(mode: str, items: list[Item], args: argparse.Namespace, workdir: Pa
                 tally.eligible += bool(phase) or df.at[item.key, "group"] in labeled_groups
             best = shown[0] if shown else None
             box = None if best is None else max(best.value, key=lambda b: b.score or 0.0)
-            outcome, cost = tally.act(truth[item.key], box, thr, phase)
+            outcome, cost = tally.act(truth[item.key], box, thr, phase,
+                                      shown_score=None if best is None else best.score)
             if outcome == "accepted":
                 session.accept(0)
             else:

@@ -3,9 +3,10 @@
 Raw scores (a tracker's confidence, a model's mask probability) are only orderings.
 :class:`AcceptanceCalibrator` records, per source, each shown suggestion's raw score and
 whether the annotator accepted it as it was, and maps raw scores to acceptance rates with
-isotonic regression (:class:`sklearn.isotonic.IsotonicRegression`). Until a source has
-``min_decisions`` decisions there is no calibrated score (``None``): say so rather than show
-a number that means nothing.
+isotonic regression (:class:`sklearn.isotonic.IsotonicRegression`) fitted on the most
+recent ``window`` decisions (the models improve and the annotator settles in: old decisions
+stop describing today's suggestions). Until a source has ``min_decisions`` decisions there
+is no calibrated score (``None``): say so rather than show a number that means nothing.
 """
 
 from __future__ import annotations
@@ -26,14 +27,17 @@ class AcceptanceCalibrator:
     ----------
     min_decisions : int
         Decisions of a source before its scores are calibrated.
-    refit_growth : float
-        Refit a source's map when its decisions have grown by this factor (and by at least
-        ``min_decisions``) since the last fit.
+    window : int or None
+        Fit on this many most recent decisions of the source (``None``: all of them).
+    refit_every : int
+        Refit a source's map after this many new decisions.
     """
 
-    def __init__(self, *, min_decisions: int = 20, refit_growth: float = 1.2) -> None:
+    def __init__(self, *, min_decisions: int = 20, window: int | None = 300,
+                 refit_every: int = 20) -> None:
         self.min_decisions = min_decisions
-        self.refit_growth = refit_growth
+        self.window = window
+        self.refit_every = refit_every
         self._lock = threading.Lock()
         self._obs: dict[str, list[tuple[float, bool]]] = defaultdict(list)
         self._maps: dict[str, tuple[int, IsotonicRegression]] = {}
@@ -56,10 +60,10 @@ class AcceptanceCalibrator:
         n = len(obs)
         if n < self.min_decisions:
             return None
-        if fitted is None or n >= max(fitted[0] * self.refit_growth,
-                                      fitted[0] + self.min_decisions):
-            x = np.array([o[0] for o in obs])
-            y = np.array([o[1] for o in obs], dtype=float)
+        if fitted is None or n >= fitted[0] + self.refit_every:
+            recent = obs if self.window is None else obs[-self.window:]
+            x = np.array([o[0] for o in recent])
+            y = np.array([o[1] for o in recent], dtype=float)
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(x, y)
             fitted = (n, iso)
             with self._lock:

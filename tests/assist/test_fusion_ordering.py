@@ -105,3 +105,15 @@ def test_calibrated_scores_are_acceptance_rates():
     assert abs(cal.calibrated("model", 0.9) - 0.45) < 0.12
     assert abs(cal.calibrated("model", 0.2) - 0.10) < 0.08
     assert cal.calibrated("tracker", 0.9) is None
+
+
+def test_calibration_follows_recent_decisions():
+    from nblabel.suggest.calibration import AcceptanceCalibrator
+
+    cal = AcceptanceCalibrator(min_decisions=20, window=100, refit_every=10)
+    for _ in range(200):  # early: suggestions at raw 0.5 were rejected
+        cal.record("model", 0.5, False)
+    assert cal.calibrated("model", 0.5) == pytest.approx(0.0)
+    for _ in range(100):  # the model got better: the same raw score is now accepted
+        cal.record("model", 0.5, True)
+    assert cal.calibrated("model", 0.5) == pytest.approx(1.0)
