@@ -487,6 +487,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--retrain-min-new", type=int, default=60)
     p.add_argument("--max-train-labels", type=int, default=1000)
     p.add_argument("--explore", type=float, default=0.2, help="share of groups picked at random")
+    p.add_argument("--keep-stores", default="",
+                   help="copy each run's SQLite store (every event) into this folder")
     p.add_argument("--no-refine", action="store_true",
                    help="the assistant shows suggestions without edge snapping")
     p.add_argument("--pace", type=float, default=0.0,
@@ -519,6 +521,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             _say(f"[{mode}] hand_fraction={r['hand_fraction']} hand={r['hand_boxes']} "
                  f"corr={r['corrections']} acc={r['accepted']} {r['seconds']} s")
             write_json(args.out, {**result, "complete": False})  # partial results survive
+            if args.keep_stores:
+                import shutil
+
+                Path(args.keep_stores).mkdir(parents=True, exist_ok=True)
+                shutil.copy2(Path(tmp) / f"{mode}.sqlite", Path(args.keep_stores))
     if args.speedup_groups and args.cores > 1:
         result["speedup"] = speedup(items, args.speedup_groups, args.cores, args.max_side,
                                     args.tracker)
