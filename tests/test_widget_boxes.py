@@ -544,3 +544,15 @@ def test_snap_key_tightens_the_selected_edge_or_a_suggestion(tmp_path):
         assert {"next_edge", "snap_edge", "extreme_clicks"} <= set(app.keymap.values())
     finally:
         app.close()
+
+
+def test_running_the_labeler_cell_again_closes_the_earlier_labeler(frame, tmp_path):
+    store = str(tmp_path / "again.sqlite")
+    first = BoxLabeler(frame, image="path", classes=CLASSES, store=store)
+    draw(first, (10, 10, 50, 50))
+    second = BoxLabeler(frame, image="path", classes=CLASSES, store=store)
+    try:
+        assert first._closed and not second._closed
+        assert len(second.session.value("a0")) == 1  # resumed: nothing lost
+    finally:
+        second.close()

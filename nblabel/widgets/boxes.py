@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import html
 import logging
+import weakref
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -82,6 +84,26 @@ def resolve_keymap(keymap: Mapping[str, str | Sequence[str]] | None) -> dict[str
             per_action[other] = [k for k in per_action[other] if k not in taken]
         per_action[action] = keys
     return {k: a for a, keys in per_action.items() for k in keys}
+
+
+#: labelers of this kernel by the SQLite file they opened: re-running a notebook cell
+#: replaces the labeler it made before (its assistant stops instead of running on unseen)
+_OPEN: dict[str, weakref.ref] = {}
+
+
+def _store_key(store: Any) -> str | None:
+    if isinstance(store, (str, Path)) and "://" not in str(store):
+        return str(Path(store).resolve())
+    return None
+
+
+def _close_previous(store: Any) -> None:
+    key = _store_key(store)
+    ref = _OPEN.pop(key, None) if key is not None else None
+    old = ref() if ref is not None else None
+    if old is not None and not old._closed:
+        log.info("nblabel: closing the earlier labeler on %s (this cell ran again)", key)
+        old.close()
 
 
 def _has_torch() -> bool:
@@ -156,8 +178,12 @@ class BoxLabeler:
         if session is None:
             if df is None or image is None or classes is None:
                 raise InputError("BoxLabeler needs df, image= and classes=, or session=")
+            _close_previous(store)
             session = BoxSession(df, image=image, classes=classes, store=store,
                                  **session_kwargs)
+            key = _store_key(store)
+            if key is not None:
+                _OPEN[key] = weakref.ref(self)
             self._owns_session = True  # close() closes the store this labeler opened
         elif df is not None or session_kwargs:
             raise InputError("give either session= or df/image/classes, not both")
