@@ -58,3 +58,48 @@ def test_blocker_really_blocks():
     out = subprocess.run([sys.executable, "-c", program],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0 and "blocked import of ipywidgets" in out.stderr
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the nblabel modules it imports at module level (lazy imports inside
+    functions are not edges: they run after both modules are loaded)."""
+    import ast
+
+    mods = {}
+    for path in (ROOT / "nblabel").rglob("*.py"):
+        parts = list(path.relative_to(ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        mods[".".join(parts)] = path
+    graph: dict[str, set[str]] = {m: set() for m in mods}
+    for m, path in mods.items():
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nblabel"):
+                graph[m] |= {f"{node.module}.{a.name}" for a in node.names
+                             if f"{node.module}.{a.name}" in mods}
+                graph[m] |= {node.module} & mods.keys()
+            elif isinstance(node, ast.Import):
+                graph[m] |= {a.name for a in node.names} & mods.keys()
+    return graph
+
+
+def test_no_import_cycles_at_module_level():
+    graph = _import_graph()
+    assert graph["nblabel.assist.boxes"] >= {"nblabel.assist._worker", "nblabel.suggest.fusion"}
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        path.append(m)
+        for n in sorted(graph[m]):
+            if state.get(n) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(n):] + [n]))
+            if n not in state:
+                visit(n)
+        path.pop()
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
