@@ -94,7 +94,7 @@ def test_no_import_cycles_at_module_level():
         path.append(m)
         for n in sorted(graph[m]):
             if state.get(n) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(path[path.index(n):] + [n]))
+                raise AssertionError("import cycle: " + " -> ".join([*path[path.index(n):], n]))
             if n not in state:
                 visit(n)
         path.pop()
