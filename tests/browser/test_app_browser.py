@@ -152,6 +152,10 @@ def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
         screenshot(page, "app-voila")
         page.keyboard.press("n")  # next photo
         expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_2")
+        # the app's assistant carried the coin box to this photo (tracker), unasked
+        expect(page.locator(".nbl-status")).to_contain_text("1 suggestion", timeout=90_000)
+        expect(page.locator(".nblabel-assist-status")).to_contain_text("model after 40 labels")
+        screenshot(page, "app-voila-tracker-suggestion")
         assert not page.page_errors, page.page_errors
     app_log = (tmp_path / "app.log").read_text()
     assert "Voila" in app_log or "voila" in app_log, app_log[-2000:]
