@@ -128,12 +128,17 @@ def test_confidence_falls_and_run_stops_when_object_vanishes():
 def test_trackers_selectable(name):
     assert name in TRACKERS
     frames, truth = _scene(4)
-    cv2.setRNGSeed(0)  # MIL samples patches at random: make the run repeatable
-    b = track_step(frames[0], truth[0], frames[1], params=TrackParams(tracker=name))
-    assert b is not None
-    # MIL is the weakest tracker (a CI run once got IoU 0.29 on this step): it must follow
-    # the square, not match CSRT/KCF
-    assert b.iou(truth[1]) > (0.2 if name == "mil" else 0.6)
+    if name != "mil":
+        b = track_step(frames[0], truth[0], frames[1], params=TrackParams(tracker=name))
+        assert b is not None and b.iou(truth[1]) > 0.6
+        return
+    # MIL samples patches at random and cv2.setRNGSeed does not make it repeatable (measured:
+    # IoU 0.11-0.88 on this step across runs, with one thread too): judge the median of runs
+    ious = []
+    for _ in range(9):
+        b = track_step(frames[0], truth[0], frames[1], params=TrackParams(tracker=name))
+        ious.append(0.0 if b is None else b.iou(truth[1]))
+    assert float(np.median(ious)) > 0.3, ious
 
 
 def test_legacy_trackers_listed_and_unknown_rejected():
