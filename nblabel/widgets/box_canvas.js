@@ -173,6 +173,7 @@ function render({ model, el: host }) {
     ctx.font = "12px system-ui, sans-serif";
     const w = ctx.measureText(text).width + 8;
     const ty = y >= 18 ? y - 18 : y + 1;
+    x = Math.max(0, Math.min(x, W - w)); // keep the whole tag on the canvas
     ctx.setLineDash([]);
     ctx.fillStyle = dashed ? "rgba(255,255,255,0.92)" : color;
     ctx.fillRect(x, ty, w, 17);
