@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PIL import Image
 
@@ -17,3 +18,13 @@ def image_frame(tmp_path: Path, n: int = 5, size=(100, 80), index=None) -> pd.Da
         paths.append(str(p))
     return pd.DataFrame({"path": paths}, index=index if index is not None else
                         [f"a{i}" for i in range(n)])
+
+
+def object_frame(tmp_path: Path) -> pd.DataFrame:
+    """One 240x200 light image with a dark rectangle at (60, 40, 160, 120): a boundary for
+    edge snapping to find."""
+    img = np.full((200, 240, 3), 220, np.uint8)
+    img[40:120, 60:160] = 40
+    path = tmp_path / "obj.png"
+    Image.fromarray(img).save(path)
+    return pd.DataFrame({"path": [str(path)]})

@@ -8,7 +8,7 @@ from nblabel.errors import InputError, InvalidBoxError, StoreLockedError, Unknow
 from nblabel.session import BoxSession, ClassSession, TagSession
 from nblabel.shapes import Box
 from nblabel.store import LabelEvent, Store
-from tests.helpers import image_frame
+from tests.helpers import image_frame, object_frame
 
 
 @pytest.fixture
@@ -409,13 +409,7 @@ def test_a_refused_action_changes_nothing_after_the_index_became_duplicated():
 
 
 def test_snap_edges_is_one_undoable_action_on_the_image(tmp_path):
-    from PIL import Image
-
-    img = np.full((200, 240, 3), 220, np.uint8)
-    img[40:120, 60:160] = 40
-    path = tmp_path / "obj.png"
-    Image.fromarray(img).save(path)
-    df = pd.DataFrame({"path": [str(path)]})
+    df = object_frame(tmp_path)
     s = BoxSession(df, image="path", classes=["obj"])
     s.draw_box(52, 33, 170, 128, "obj")
     got = s.snap_edges(0, ["right", "bottom"])

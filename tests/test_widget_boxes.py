@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from helpers import image_frame
+from helpers import image_frame, object_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -517,13 +517,7 @@ def test_counter_and_rate_count_items_and_never_go_back_on_reorder(app):
 
 
 def test_snap_key_tightens_the_selected_edge_or_a_suggestion(tmp_path):
-    import pandas as pd
-
-    img = np.full((200, 240, 3), 220, np.uint8)
-    img[40:120, 60:160] = 40
-    path = tmp_path / "obj.png"
-    Image.fromarray(img).save(path)
-    df = pd.DataFrame({"path": [str(path)]})
+    df = object_frame(tmp_path)
     app = BoxLabeler(df, image="path", classes=["obj"], assist=False)
     try:
         draw(app, (52, 33, 170, 128))

@@ -46,6 +46,16 @@ class Job:
     submitted: float = field(default_factory=time.perf_counter)
 
 
+def _callback(fn: Callable[..., None] | None, *args: Any) -> None:
+    """Call a user callback; its failure is logged, never raised into the worker."""
+    if fn is None:
+        return
+    try:
+        fn(*args)
+    except Exception:
+        log.exception("nblabel callback %r failed", fn)
+
+
 class Lane:
     """A single background worker thread with newest-wins queueing and cancellation.
 
@@ -200,20 +210,13 @@ class Lane:
                 row.update(ok=False, error=f"{type(e).__name__}: {e}")
                 self.error = e
                 log.error("nblabel background %s failed (%s)", job.label, self.name, exc_info=e)
-                if self.on_error is not None:
-                    try:
-                        self.on_error(job.label, e)
-                    except Exception:
-                        log.exception("nblabel on_error callback failed")
+                _callback(self.on_error, job.label, e)
                 self._finish(row, t0, failed=True)
                 job.future.set_exception(e)
                 continue
             row["ok"] = True
-            if self.on_done is not None and self.current(job.generation):
-                try:
-                    self.on_done(job.label, result)
-                except Exception:
-                    log.exception("nblabel on_done callback failed")
+            if self.current(job.generation):
+                _callback(self.on_done, job.label, result)
             self._finish(row, t0, failed=False)
             job.future.set_result(result)
 
@@ -229,11 +232,7 @@ class Lane:
             elif self.status != "closed":
                 self.status = "idle"
             self._cond.notify_all()
-        if self.on_finish is not None:
-            try:
-                self.on_finish()
-            except Exception:
-                log.exception("nblabel on_finish callback failed")
+        _callback(self.on_finish)
 
     def __repr__(self) -> str:
         return f"Lane({self.name!r}, status={self.status}, queued={len(self._queue)})"

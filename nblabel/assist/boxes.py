@@ -83,15 +83,9 @@ def track_chain(frames: Sequence[Any], boxes: Sequence[Box], max_side: int,
 
     cv2.setNumThreads(1)
     loaded = [_frame(f, max_side) for f in frames]
-    s0 = loaded[0].scale
-    work = [b.replace(x0=b.x0 * s0, y0=b.y0 * s0, x1=b.x1 * s0, y1=b.y1 * s0) for b in boxes]
+    work = _scaled(boxes, loaded[0].scale)
     found = propagate([im.pixels for im in loaded], {0: work}, params=params)
-    out = []
-    for im, bs in zip(loaded[1:], found[1:]):
-        s = im.scale
-        out.append(tuple(b.replace(x0=b.x0 / s, y0=b.y0 / s, x1=b.x1 / s, y1=b.y1 / s)
-                         for b in bs))
-    return out
+    return [tuple(_scaled(bs, 1.0 / im.scale)) for im, bs in zip(loaded[1:], found[1:])]
 
 
 def _scaled(boxes: Sequence[Box], s: float) -> list[Box]:
@@ -650,12 +644,9 @@ class BoxAssistant:
             im = self._image(pos)
         except Exception:  # no image, no refinement: the box is shown as it is
             return boxes
-        s = im.scale
-        out = []
-        for b in boxes:
-            g = snap_box(im.pixels, b.replace(x0=b.x0 * s, y0=b.y0 * s, x1=b.x1 * s,
-                                              y1=b.y1 * s), band=self.refine_band)
-            out.append(b.replace(x0=g.x0 / s, y0=g.y0 / s, x1=g.x1 / s, y1=g.y1 / s))
+        snapped = [snap_box(im.pixels, b, band=self.refine_band)
+                   for b in _scaled(boxes, im.scale)]
+        out = _scaled(snapped, 1.0 / im.scale)
         self.refine_ms.append((time.perf_counter() - t0) * 1000)
         del self.refine_ms[:-100_000]
         return tuple(out)
