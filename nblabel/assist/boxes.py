@@ -33,28 +33,27 @@ sent to the listeners (the widget shows them); a failing model does not stop the
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
-import multiprocessing
-import os
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
 
 from nblabel.assist._worker import Lane
+from nblabel.assist.box_tracking import TrackingMixin, scaled, track_chain
+from nblabel.assist.box_training import TrainingMixin
 from nblabel.assist.ordering import group_order, priorities, spread_order
 from nblabel.errors import InputError
-from nblabel.images import LoadedImage, load_image
+from nblabel.images import LoadedImage
 from nblabel.shapes import Box
 from nblabel.suggest.calibration import AcceptanceCalibrator
 from nblabel.suggest.fusion import Trust, align_classes, fuse_boxes
 from nblabel.suggest.rules import DEFAULT_RULES, ItemInfo, Rule, apply_rules
-from nblabel.suggest.tracker import TRACKERS, TrackParams, propagate
+from nblabel.suggest.tracker import TRACKERS
 
 __all__ = ["BoxAssistant", "track_chain"]
 
@@ -62,38 +61,8 @@ log = logging.getLogger("nblabel")
 Listener = Callable[[str, dict[str, Any]], None]
 
 
-# ------------------------------------------------------------------ executor-side work
-def _frame(frame: Any, max_side: int) -> LoadedImage:
-    if isinstance(frame, np.ndarray):
-        from nblabel.items import _array_image
-
-        return _array_image(frame, 0, max_side)
-    return load_image(frame, max_side=max_side)
-
-
-def track_chain(frames: Sequence[Any], boxes: Sequence[Box], max_side: int,
-                params: TrackParams) -> list[tuple[Box, ...]]:
-    """Track ``boxes`` (image pixels of ``frames[0]``) through ``frames[1:]``.
-
-    Runs on an executor (a worker process or a dask worker): frames are image paths (or
-    arrays), decoded here at ``max_side``. Returns, for each of ``frames[1:]``, the tracked
-    boxes in that image's own pixels (``()`` where the tracker lost the object).
-    """
-    import cv2
-
-    cv2.setNumThreads(1)
-    loaded = [_frame(f, max_side) for f in frames]
-    work = _scaled(boxes, loaded[0].scale)
-    found = propagate([im.pixels for im in loaded], {0: work}, params=params)
-    return [tuple(_scaled(bs, 1.0 / im.scale)) for im, bs in zip(loaded[1:], found[1:])]
-
-
-def _scaled(boxes: Sequence[Box], s: float) -> list[Box]:
-    return [b.replace(x0=b.x0 * s, y0=b.y0 * s, x1=b.x1 * s, y1=b.y1 * s) for b in boxes]
-
-
 # --------------------------------------------------------------------------- assistant
-class BoxAssistant:
+class BoxAssistant(TrackingMixin, TrainingMixin):
     """Tracker propagation, background retraining and queue order for a box session.
 
     Parameters
@@ -423,177 +392,6 @@ class BoxAssistant:
                 b.label == label.label and b.iou(label) > 0.999 for b in shown)
             self.trust.settle(t, m, label, corrected=not accepted)
 
-    # ------------------------------------------------------------------ tracking
-    def _request_tracking(self, pos: int) -> None:
-        if self.tracker is None or self._closed:
-            return
-        g = int(self._group_of[pos])
-        if len(self._groups[g]) < 2:
-            return
-        # one queued job per group: a newer label of the group supersedes a queued older one
-        # (whose images the annotator has passed meanwhile)
-        self._track_lane.submit(self._track_job, pos, key=("track", g),
-                                label=f"tracking group {self._group_names[g]}")
-        self._emit("status")
-
-    def _executor(self) -> Executor:
-        if self.executor is not None:
-            return self.executor
-        if self._owned_executor is None:
-            n = self.processes or min(2, len(os.sched_getaffinity(0)))
-            # spawn: forking a process that runs threads can deadlock the child
-            self._owned_executor = ProcessPoolExecutor(
-                n, mp_context=multiprocessing.get_context("spawn"))
-        return self._owned_executor
-
-    def _segment(self, pos: int, step: int) -> list[int]:
-        members = self._groups[int(self._group_of[pos])]
-        j = members.index(pos) + step
-        out: list[int] = []
-        while 0 <= j < len(members) and members[j] not in self._labeled:
-            out.append(members[j])
-            if self.track_ahead is not None and len(out) >= self.track_ahead:
-                break
-            j += step
-        return out
-
-    def _track_job(self, generation: int, pos: int) -> None:
-        s = self.session
-        key = str(s.items.keys[pos])
-        if pos not in self._labeled:
-            return
-        boxes = tuple(s.value(key))
-        if not boxes:
-            return
-        params = TrackParams(tracker=self.tracker or "csrt", max_side=None)
-        ex = self._executor()
-        runs = []
-        for step in (1, -1):
-            targets = self._segment(pos, step)
-            if targets:
-                frames = [self._frame_ref(p) for p in (pos, *targets)]
-                runs.append((targets, ex.submit(track_chain, frames, boxes, self.work_side,
-                                                params)))
-        for targets, fut in runs:
-            found = fut.result()
-            if not self._track_lane.current(generation):
-                return
-            for p, bs in zip(targets, found):
-                if bs and p not in self._labeled:
-                    with self._lock:
-                        self._tracked[p] = bs
-                    self._post(p)
-
-    def _frame_ref(self, pos: int) -> Any:
-        items = self.session.items
-        path = items.path(pos)
-        return str(path) if path is not None else items.frame.iat[
-            pos, items.frame.columns.get_loc(items.image_column)]
-
-    # ------------------------------------------------------------------ model
-    def _due(self) -> bool:
-        if self.model_ is None or self._closed:
-            return False
-        n = len(self._labeled)
-        v = self.model_version
-        if v == 0:
-            return n >= self.first_fit
-        if v >= self.max_fit_labels:
-            return False
-        return n >= max(v * self.retrain_growth, v + self.retrain_min_new)
-
-    def _maybe_fit(self) -> None:
-        if self._due() and not self._model_lane.pending("fit"):
-            self._model_lane.submit(self._fit_job, key="fit",
-                                    label=f"training on {len(self._labeled)} labels")
-            self._emit("status")
-
-    def _image(self, pos: int) -> LoadedImage:
-        with self._lock:
-            im = self._cache.get(pos)
-            if im is not None:
-                self._cache.move_to_end(pos)
-                return im
-        im = self.session.items.image(pos, max_side=self.work_side)
-        with self._lock:
-            self._cache[pos] = im
-            while len(self._cache) > self.cache_images:
-                self._cache.popitem(last=False)
-        return im
-
-    def _snapshot(self) -> list[tuple[int, tuple[Box, ...]]]:
-        s = self.session
-        with self._lock:
-            labeled = sorted(self._labeled)
-        with s._lock:  # consistent with actions applied on other threads
-            return [(p, tuple(s.value(s.items.keys[p]))) for p in labeled]
-
-    def _fit_job(self, generation: int) -> None:
-        snap = self._snapshot()
-        if not snap:
-            return
-        model = self.model_
-        if isinstance(self.model, str) and hasattr(model, "max_steps"):
-            model.max_steps = self.fit_steps if self.model_version == 0 else self.retrain_steps
-        images, boxes = [], []
-        for p, bs in snap:
-            try:
-                im = self._image(p)
-            except Exception as e:  # a broken image is skipped, and said so
-                log.warning("nblabel assistant: image of row %s skipped: %s",
-                            self.session.items.keys[p], e)
-                continue
-            images.append(im.pixels)
-            boxes.append(_scaled(bs, im.scale))
-        t0 = time.perf_counter()
-        fit = model.fit
-        if "should_stop" in inspect.signature(fit).parameters:
-            fit(images, boxes, should_stop=lambda: not self._model_lane.current(generation))
-        else:
-            fit(images, boxes)
-        if not self._model_lane.current(generation):
-            return
-        row: dict[str, Any] = {"labels": len(snap), "fit_seconds": round(
-            time.perf_counter() - t0, 1), "steps": getattr(model, "n_steps_", None)}
-        self.model_version = len(snap)
-        self.fits.append(row)
-        self._emit("status")
-        t1 = time.perf_counter()
-        row["predicted"] = self._predict_all(generation)
-        row["predict_seconds"] = round(time.perf_counter() - t1, 1)
-        if self._model_lane.current(generation):
-            self._reorder_queue()
-            self._emit("status")
-        self._maybe_fit()  # labels may have grown past the next step meanwhile
-
-    def _predict_all(self, generation: int, batch: int = 64) -> int:
-        todo = [p for p in range(len(self.session.items)) if p not in self._labeled]
-        done = 0
-        for start in range(0, len(todo), batch):
-            if not self._model_lane.current(generation):
-                break
-            chunk, images, scales = [], [], []
-            for p in todo[start:start + batch]:
-                try:
-                    im = self._image(p)
-                except Exception as e:
-                    log.warning("nblabel assistant: image of row %s skipped: %s",
-                                self.session.items.keys[p], e)
-                    continue
-                chunk.append(p)
-                images.append(im.pixels)
-                scales.append(im.scale)
-            self._model_lane.running_label = f"predicting {start}/{len(todo)}"
-            preds = self.model_.predict(images) if images else []
-            for p, s, bs in zip(chunk, scales, preds):
-                if p in self._labeled:
-                    continue
-                with self._lock:
-                    self._predicted[p] = tuple(_scaled(bs, 1.0 / s))
-                self._post(p)
-                done += 1
-        return done
-
     # ------------------------------------------------------------------ posting
     def _post(self, pos: int) -> None:
         """Fuse what is known of one image into its suggestion and post it if it changed."""
@@ -645,8 +443,8 @@ class BoxAssistant:
         except Exception:  # no image, no refinement: the box is shown as it is
             return boxes
         snapped = [snap_box(im.pixels, b, band=self.refine_band)
-                   for b in _scaled(boxes, im.scale)]
-        out = _scaled(snapped, 1.0 / im.scale)
+                   for b in scaled(boxes, im.scale)]
+        out = scaled(snapped, 1.0 / im.scale)
         self.refine_ms.append((time.perf_counter() - t0) * 1000)
         del self.refine_ms[:-100_000]
         return tuple(out)

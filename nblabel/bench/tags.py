@@ -114,17 +114,17 @@ def simulate(
     """One simulated labeling session through the product; returns the curves.
 
     A :class:`~nblabel.session.TagSession` (in-memory store, random initial order) with the
-    labelers' assistant (:class:`~nblabel.assist.tags.ActiveBinding` around a
+    labelers' assistant (:class:`~nblabel.assist.tag_binding.ActiveBinding` around a
     :class:`~nblabel.assist.tags.TagAssistant`: refits every ``early_batch`` labels up to
     ``early_until``, then every ``batch``; reorders the queue by ``strategy``). The annotator
     waits for the assistant, looks at the current item and its numbered suggestions
-    (:func:`~nblabel.assist.tags.rank_suggestions` of the model's probabilities, as the
+    (:func:`~nblabel.assist.tag_binding.rank_suggestions` of the model's probabilities, as the
     widget shows them; no pre-fill: the authors' tags are the truth), accepts the true tags
     among them with one key each, types the others, submits, and moves on. Every ``every``
     labels: test micro/macro-F1 of the assistant's current model, and the annotator's effort
     over the items since the last checkpoint.
     """
-    from nblabel.assist.tags import ActiveBinding, rank_suggestions
+    from nblabel.assist.tag_binding import ActiveBinding, rank_suggestions
     from nblabel.session import TagSession
 
     X, Y, tags = task["X_pool"], task["Y_pool"], task["tags"]

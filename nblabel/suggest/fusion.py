@@ -1,11 +1,13 @@
 """Fusion: one suggestion per class from a tracker box and a model box of the same item.
 
-Where the two agree (IoU >= ``agree_iou``) they see the same object: their corners are
-averaged with the weight :class:`Trust` has learned (which of the two was nearer the box the
-annotator drew when they corrected a suggestion), and the fused score rises
-(``1 - (1 - s_t)(1 - s_m)``). Where they disagree, the source that has won such
-disagreements so far is kept and its score falls with the disagreement. The result keeps
-the source of the box that weighs most.
+Where the two agree (IoU >= ``agree_iou``) they see the same object: the box of the source
+:class:`Trust` holds nearer the annotator's corrections (the model, until the tracker wins
+most such close calls) is kept whole, and the fused score rises
+(``1 - (1 - s_t)(1 - s_m)``). Boxes are not averaged: averaging a tight model box with the
+looser tracker box made the suggestion loose, and once accepted, a loose training label
+(full ECUSTFD at accept-IoU 0.7: mean IoU of the shown boxes 0.796 averaged vs 0.851 for the
+model alone). Where they disagree, the source that has won such disagreements so far is
+kept and its score falls with the disagreement. The result keeps that source's name.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ class Trust:
     *duel*; ``p_model`` is the smoothed share the model won,
     ``(wins + 1) / (duels + 2 + tracker_prior)``. Where the two agreed but the annotator
     still corrected the suggestion, the box nearer their correction wins a *close call*;
-    ``w_model``, the smoothed share of close calls the model won, weighs the model in the
-    average. Accepted suggestions do not count for close calls: the accepted average would
-    reward whichever box it already leaned to.
+    ``w_model`` is the smoothed share of close calls the model won,
+    ``(wins + 1 + model_prior) / (close_calls + 2 + model_prior)``: at 0.5 or more the model's
+    box is kept where the two agree. Accepted suggestions do not count for close calls: the
+    accepted box would reward whichever source it already came from.
     """
 
     duels: int = 0
@@ -38,6 +41,9 @@ class Trust:
     #: pseudo-duels won by the tracker before any evidence: a box carried from a person's
     #: label starts out more trusted than a model trained on a handful of labels
     tracker_prior: int = 1
+    #: pseudo-close-calls won by the model: where the two agree, a model's box is usually
+    #: the tighter (the tracker's drifts with every step from the labeled image)
+    model_prior: int = 1
 
     @property
     def p_model(self) -> float:
@@ -45,7 +51,8 @@ class Trust:
 
     @property
     def w_model(self) -> float:
-        return (self.model_close_wins + 1) / (self.close_calls + 2)
+        return ((self.model_close_wins + 1 + self.model_prior)
+                / (self.close_calls + 2 + self.model_prior))
 
     def settle(self, tracked: Box, predicted: Box, label: Box, *, corrected: bool = True,
                agree_iou: float = 0.7) -> bool | None:
@@ -67,20 +74,18 @@ def fuse(tracked: Box | None, predicted: Box | None, *, p_model: float = 0.5,
          w_model: float | None = None, agree_iou: float = 0.7) -> Box | None:
     """One box from a tracker box and a model box of one class (either may be missing).
 
-    ``w_model``: weight of the model box where the two agree (default: by score).
+    ``w_model``: trust in the model box where the two agree; at 0.5 or more the model's box
+    is kept, else the tracker's (default: the higher score's box).
     """
     if tracked is None or predicted is None:
         return tracked or predicted
     agree = tracked.iou(predicted)
     st, sm = tracked.score or 0.0, predicted.score or 0.0
     if agree >= agree_iou:
-        if w_model is not None:
-            w = w_model
-        else:
-            w = sm / (sm + st) if sm + st > 0 else 0.5
-        corners = [w * a + (1 - w) * b for a, b in zip(predicted.xyxy, tracked.xyxy)]
-        return Box(predicted.label, *corners, score=min(1.0, 1 - (1 - st) * (1 - sm)),
-                   source="model" if w >= 0.5 else "tracker")
+        model_first = sm >= st if w_model is None else w_model >= 0.5
+        kept = predicted if model_first else tracked
+        return kept.replace(score=min(1.0, 1 - (1 - st) * (1 - sm)),
+                            source="model" if model_first else "tracker")
     best = predicted if p_model * sm >= (1 - p_model) * st else tracked
     return best.replace(score=best.score * max(agree, 0.3) if best.score else None)
 

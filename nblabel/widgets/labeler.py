@@ -16,7 +16,7 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
-from nblabel.assist.tags import N_SUGGESTIONS, rank_suggestions
+from nblabel.assist.tag_binding import N_SUGGESTIONS, rank_suggestions
 from nblabel.images import encode_for_display
 from nblabel.session import LabelSession
 from nblabel.widgets.controls import Controls

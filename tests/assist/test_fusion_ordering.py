@@ -10,13 +10,15 @@ from nblabel.shapes import Box
 from nblabel.suggest.fusion import Trust, fuse, fuse_boxes
 
 
-def test_agreeing_boxes_are_averaged_with_the_learned_weight_and_score_rises():
+def test_agreeing_boxes_keep_the_trusted_box_whole_and_score_rises():
     t = Box("a", 0, 0, 100, 100, score=0.6, source="tracker")
     m = Box("a", 4, 4, 104, 104, score=0.6, source="model")
     f = fuse(t, m, w_model=0.75)
-    assert f.x0 == pytest.approx(3.0) and f.x1 == pytest.approx(103.0)
+    assert f.xyxy == m.xyxy  # not averaged: the tracker's looseness stays out
     assert f.source == "model" and f.score == pytest.approx(1 - 0.4 * 0.4)
-    assert fuse(t, m, w_model=0.25).source == "tracker"
+    g = fuse(t, m, w_model=0.25)
+    assert g.source == "tracker" and g.xyxy == t.xyxy
+    assert fuse(t, m.replace(score=0.9)).source == "model"  # no trust given: higher score
     assert fuse(t, None) is t and fuse(None, m) is m and fuse(None, None) is None
 
 
@@ -45,14 +47,18 @@ def test_fuse_boxes_works_class_by_class():
     assert [b.label for b in out] == ["a", "coin"]
 
 
-def test_trust_learns_from_corrections_not_from_accepted_averages():
+def test_trust_learns_from_corrections_not_from_accepted_boxes():
     trust = Trust()
     t = Box("a", 0, 0, 100, 100)
     m = Box("a", 5, 5, 105, 105)
     assert trust.settle(t, m, Box("a", 6, 6, 106, 106), corrected=False) is None
     assert trust.close_calls == 0
+    assert Trust().w_model == pytest.approx(2 / 3)  # where they agree, the model first
     assert trust.settle(t, m, Box("a", 6, 6, 106, 106), corrected=True) is True
-    assert trust.w_model == pytest.approx(2 / 3)
+    assert trust.w_model == pytest.approx(3 / 4)
+    for _ in range(3):  # the tracker wins three close calls: its box is kept from then on
+        trust.settle(t, m, Box("a", -1, -1, 99, 99), corrected=True)
+    assert trust.w_model == pytest.approx(3 / 7) and trust.close_calls == 4
     far = Box("a", 300, 300, 400, 400)
     assert trust.settle(t, far, Box("a", 1, 1, 101, 101)) is False  # a duel, tracker won
     assert (trust.duels, trust.model_wins) == (1, 0) and trust.p_model == pytest.approx(1 / 4)

@@ -1,0 +1,129 @@
+"""The tracking half of :class:`~nblabel.assist.boxes.BoxAssistant`.
+
+A label on one image of a group is carried through the group, forward and backward
+(``track_ahead`` images each way, never past the next labeled image), by
+:func:`track_chain` on an executor: a local process pool by default, or any
+:class:`concurrent.futures.Executor` (a ``dask.distributed`` client's ``get_executor()``).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from nblabel.images import LoadedImage, load_image
+from nblabel.shapes import Box
+from nblabel.suggest.tracker import TrackParams, propagate
+
+__all__ = ["TrackingMixin", "scaled", "track_chain"]
+
+
+# ------------------------------------------------------------------ executor-side work
+def _frame(frame: Any, max_side: int) -> LoadedImage:
+    if isinstance(frame, np.ndarray):
+        from nblabel.items import _array_image
+
+        return _array_image(frame, 0, max_side)
+    return load_image(frame, max_side=max_side)
+
+
+def track_chain(frames: Sequence[Any], boxes: Sequence[Box], max_side: int,
+                params: TrackParams) -> list[tuple[Box, ...]]:
+    """Track ``boxes`` (image pixels of ``frames[0]``) through ``frames[1:]``.
+
+    Runs on an executor (a worker process or a dask worker): frames are image paths (or
+    arrays), decoded here at ``max_side``. Returns, for each of ``frames[1:]``, the tracked
+    boxes in that image's own pixels (``()`` where the tracker lost the object).
+    """
+    import cv2
+
+    cv2.setNumThreads(1)
+    loaded = [_frame(f, max_side) for f in frames]
+    work = scaled(boxes, loaded[0].scale)
+    found = propagate([im.pixels for im in loaded], {0: work}, params=params)
+    return [tuple(scaled(bs, 1.0 / im.scale)) for im, bs in zip(loaded[1:], found[1:])]
+
+
+def scaled(boxes: Sequence[Box], s: float) -> list[Box]:
+    return [b.replace(x0=b.x0 * s, y0=b.y0 * s, x1=b.x1 * s, y1=b.y1 * s) for b in boxes]
+
+
+
+class TrackingMixin:
+    """Tracking jobs of :class:`~nblabel.assist.boxes.BoxAssistant` (its state: ``session``,
+    ``tracker``, ``track_ahead``, ``work_side``, ``executor``, ``processes``, ``_groups``,
+    ``_group_of``, ``_labeled``, ``_tracked``, ``_track_lane``, ``_lock``)."""
+
+    _owned_executor: Executor | None
+
+    def _request_tracking(self, pos: int) -> None:
+        if self.tracker is None or self._closed:
+            return
+        g = int(self._group_of[pos])
+        if len(self._groups[g]) < 2:
+            return
+        # one queued job per group: a newer label of the group supersedes a queued older one
+        # (whose images the annotator has passed meanwhile)
+        self._track_lane.submit(self._track_job, pos, key=("track", g),
+                                label=f"tracking group {self._group_names[g]}")
+        self._emit("status")
+
+    def _executor(self) -> Executor:
+        if self.executor is not None:
+            return self.executor
+        if self._owned_executor is None:
+            n = self.processes or min(2, len(os.sched_getaffinity(0)))
+            # spawn: forking a process that runs threads can deadlock the child
+            self._owned_executor = ProcessPoolExecutor(
+                n, mp_context=multiprocessing.get_context("spawn"))
+        return self._owned_executor
+
+    def _segment(self, pos: int, step: int) -> list[int]:
+        members = self._groups[int(self._group_of[pos])]
+        j = members.index(pos) + step
+        out: list[int] = []
+        while 0 <= j < len(members) and members[j] not in self._labeled:
+            out.append(members[j])
+            if self.track_ahead is not None and len(out) >= self.track_ahead:
+                break
+            j += step
+        return out
+
+    def _track_job(self, generation: int, pos: int) -> None:
+        s = self.session
+        key = str(s.items.keys[pos])
+        if pos not in self._labeled:
+            return
+        boxes = tuple(s.value(key))
+        if not boxes:
+            return
+        params = TrackParams(tracker=self.tracker or "csrt", max_side=None)
+        ex = self._executor()
+        runs = []
+        for step in (1, -1):
+            targets = self._segment(pos, step)
+            if targets:
+                frames = [self._frame_ref(p) for p in (pos, *targets)]
+                runs.append((targets, ex.submit(track_chain, frames, boxes, self.work_side,
+                                                params)))
+        for targets, fut in runs:
+            found = fut.result()
+            if not self._track_lane.current(generation):
+                return
+            for p, bs in zip(targets, found):
+                if bs and p not in self._labeled:
+                    with self._lock:
+                        self._tracked[p] = bs
+                    self._post(p)
+
+    def _frame_ref(self, pos: int) -> Any:
+        items = self.session.items
+        path = items.path(pos)
+        return str(path) if path is not None else items.frame.iat[
+            pos, items.frame.columns.get_loc(items.image_column)]
+

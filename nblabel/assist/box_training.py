@@ -1,0 +1,127 @@
+"""The model half of :class:`~nblabel.assist.boxes.BoxAssistant`: when to retrain, the
+fit on a snapshot of the labels, and the prediction pass over every unlabeled image."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from typing import Any
+
+from nblabel.assist.box_tracking import scaled
+from nblabel.images import LoadedImage
+from nblabel.shapes import Box
+
+__all__ = ["TrainingMixin"]
+
+log = logging.getLogger("nblabel")
+
+
+class TrainingMixin:
+    """Training jobs of :class:`~nblabel.assist.boxes.BoxAssistant` (its state: ``session``,
+    ``model``, ``model_``, ``model_version``, ``first_fit``, ``retrain_growth``,
+    ``retrain_min_new``, ``max_fit_labels``, ``fit_steps``, ``retrain_steps``, ``work_side``,
+    ``cache_images``, ``_cache``, ``_labeled``, ``_predicted``, ``_model_lane``, ``_lock``)."""
+
+    def _due(self) -> bool:
+        if self.model_ is None or self._closed:
+            return False
+        n = len(self._labeled)
+        v = self.model_version
+        if v == 0:
+            return n >= self.first_fit
+        if v >= self.max_fit_labels:
+            return False
+        return n >= max(v * self.retrain_growth, v + self.retrain_min_new)
+
+    def _maybe_fit(self) -> None:
+        if self._due() and not self._model_lane.pending("fit"):
+            self._model_lane.submit(self._fit_job, key="fit",
+                                    label=f"training on {len(self._labeled)} labels")
+            self._emit("status")
+
+    def _image(self, pos: int) -> LoadedImage:
+        with self._lock:
+            im = self._cache.get(pos)
+            if im is not None:
+                self._cache.move_to_end(pos)
+                return im
+        im = self.session.items.image(pos, max_side=self.work_side)
+        with self._lock:
+            self._cache[pos] = im
+            while len(self._cache) > self.cache_images:
+                self._cache.popitem(last=False)
+        return im
+
+    def _snapshot(self) -> list[tuple[int, tuple[Box, ...]]]:
+        s = self.session
+        with self._lock:
+            labeled = sorted(self._labeled)
+        with s._lock:  # consistent with actions applied on other threads
+            return [(p, tuple(s.value(s.items.keys[p]))) for p in labeled]
+
+    def _fit_job(self, generation: int) -> None:
+        snap = self._snapshot()
+        if not snap:
+            return
+        model = self.model_
+        if isinstance(self.model, str) and hasattr(model, "max_steps"):
+            model.max_steps = self.fit_steps if self.model_version == 0 else self.retrain_steps
+        images, boxes = [], []
+        for p, bs in snap:
+            try:
+                im = self._image(p)
+            except Exception as e:  # a broken image is skipped, and said so
+                log.warning("nblabel assistant: image of row %s skipped: %s",
+                            self.session.items.keys[p], e)
+                continue
+            images.append(im.pixels)
+            boxes.append(scaled(bs, im.scale))
+        t0 = time.perf_counter()
+        fit = model.fit
+        if "should_stop" in inspect.signature(fit).parameters:
+            fit(images, boxes, should_stop=lambda: not self._model_lane.current(generation))
+        else:
+            fit(images, boxes)
+        if not self._model_lane.current(generation):
+            return
+        row: dict[str, Any] = {"labels": len(snap), "fit_seconds": round(
+            time.perf_counter() - t0, 1), "steps": getattr(model, "n_steps_", None)}
+        self.model_version = len(snap)
+        self.fits.append(row)
+        self._emit("status")
+        t1 = time.perf_counter()
+        row["predicted"] = self._predict_all(generation)
+        row["predict_seconds"] = round(time.perf_counter() - t1, 1)
+        if self._model_lane.current(generation):
+            self._reorder_queue()
+            self._emit("status")
+        self._maybe_fit()  # labels may have grown past the next step meanwhile
+
+    def _predict_all(self, generation: int, batch: int = 64) -> int:
+        todo = [p for p in range(len(self.session.items)) if p not in self._labeled]
+        done = 0
+        for start in range(0, len(todo), batch):
+            if not self._model_lane.current(generation):
+                break
+            chunk, images, scales = [], [], []
+            for p in todo[start:start + batch]:
+                try:
+                    im = self._image(p)
+                except Exception as e:
+                    log.warning("nblabel assistant: image of row %s skipped: %s",
+                                self.session.items.keys[p], e)
+                    continue
+                chunk.append(p)
+                images.append(im.pixels)
+                scales.append(im.scale)
+            self._model_lane.running_label = f"predicting {start}/{len(todo)}"
+            preds = self.model_.predict(images) if images else []
+            for p, s, bs in zip(chunk, scales, preds):
+                if p in self._labeled:
+                    continue
+                with self._lock:
+                    self._predicted[p] = tuple(scaled(bs, 1.0 / s))
+                self._post(p)
+                done += 1
+        return done
