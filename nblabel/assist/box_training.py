@@ -8,9 +8,12 @@ import logging
 import time
 from typing import Any
 
+import numpy as np
+
 from nblabel.assist.box_tracking import scaled
 from nblabel.images import LoadedImage
 from nblabel.shapes import Box
+from nblabel.suggest.doubt import SizeStats, mirror
 
 __all__ = ["TrainingMixin"]
 
@@ -21,7 +24,8 @@ class TrainingMixin:
     """Training jobs of :class:`~nblabel.assist.boxes.BoxAssistant` (its state: ``session``,
     ``model``, ``model_``, ``model_version``, ``first_fit``, ``retrain_growth``,
     ``retrain_min_new``, ``max_fit_labels``, ``fit_steps``, ``retrain_steps``, ``work_side``,
-    ``cache_images``, ``_cache``, ``_labeled``, ``_predicted``, ``_model_lane``, ``_lock``)."""
+    ``cache_images``, ``check_misses``, ``_cache``, ``_labeled``, ``_predicted``,
+    ``_mirrored_boxes``, ``_size_stats``, ``_model_lane``, ``_lock``)."""
 
     def _due(self) -> bool:
         if self.model_ is None or self._closed:
@@ -77,6 +81,7 @@ class TrainingMixin:
                 continue
             images.append(im.pixels)
             boxes.append(scaled(bs, im.scale))
+        self._size_stats = class_sizes(images, boxes)
         t0 = time.perf_counter()
         fit = model.fit
         if "should_stop" in inspect.signature(fit).parameters:
@@ -117,11 +122,32 @@ class TrainingMixin:
                 scales.append(im.scale)
             self._model_lane.running_label = f"predicting {start}/{len(todo)}"
             preds = self.model_.predict(images) if images else []
-            for p, s, bs in zip(chunk, scales, preds):
+            mirrored = self._mirrored(images)
+            for i, (p, s, bs) in enumerate(zip(chunk, scales, preds)):
                 if p in self._labeled:
                     continue
                 with self._lock:
                     self._predicted[p] = tuple(scaled(bs, 1.0 / s))
+                    if mirrored is not None:
+                        self._mirrored_boxes[p] = tuple(scaled(mirrored[i], 1.0 / s))
                 self._post(p)
                 done += 1
         return done
+
+    def _mirrored(self, images: list[Any]) -> list[list[Box]] | None:
+        """The model's boxes on the mirrored images, mapped back (miss detection)."""
+        if not self.check_misses or not images:
+            return None
+        flipped = [np.ascontiguousarray(im[:, ::-1]) for im in images]
+        return [mirror(bs, im.shape[1])
+                for im, bs in zip(images, self.model_.predict(flipped))]
+
+
+def class_sizes(images: list[Any], boxes: list[list[Box]]) -> dict[str, SizeStats]:
+    """:class:`~nblabel.suggest.doubt.SizeStats` of each class's labeled boxes."""
+    rel: dict[str, list[float]] = {}
+    for im, bs in zip(images, boxes):
+        area = float(im.shape[0] * im.shape[1])
+        for b in bs:
+            rel.setdefault(b.label, []).append(b.area / area if area else 0.0)
+    return {c: st for c, v in rel.items() if (st := SizeStats.of(v)) is not None}

@@ -165,19 +165,24 @@ class Tally:
     ready: int = 0  # shown with a suggestion already there
     eligible: int = 0  # shown when the assistant had something to go on
     shown_scores: list[tuple[str, float, bool]] = field(default_factory=list)
+    flagged: list[bool] = field(default_factory=list)  # per shown suggestion: suspected miss
+    thr: float = 0.7  # the accept-IoU of the last decision
 
     def act(self, truth: Box, suggestion: Box | None, thr: float, phase: int = 0,
-            shown_score: float | None = None) -> tuple[str, float]:
+            shown_score: float | None = None, suspected: bool = False) -> tuple[str, float]:
         """Decide on one item; returns the outcome and its modelled cost in seconds.
 
         ``shown_score``: the score the annotator saw (the suggestion's, calibrated), for the
-        reliability table; default: the box's own score."""
+        reliability table; default: the box's own score. ``suspected``: the assistant
+        showed the suggestion as a suspected miss."""
+        self.thr = thr
         if suggestion is None:
             outcome, cost = "hand_boxes", COSTS["draw"]
             self.hand_boxes += 1
         else:
-            iou = suggestion.iou(truth)
+            iou = suggestion.iou(truth) if suggestion.label == truth.label else 0.0
             self.shown_iou.append(iou)
+            self.flagged.append(bool(suspected))
             self.by_source[suggestion.source].append(iou)
             score = suggestion.score if shown_score is None else shown_score
             if score is not None:
@@ -220,11 +225,27 @@ class Tally:
                 ("0-0.1", "0.1-0.3", "0.3-0.5", "0.5-0.7", "0.7-0.9", "0.9-1"),
                 np.histogram(s, bins=(0, .1, .3, .5, .7, .9, 1.0001))[0].tolist())),
             "reliability": reliability(self.shown_scores),
+            "corrections_breakdown": breakdown(s, np.array(self.flagged, bool), self.thr),
             "by_model_version": [
                 {"trained_on": v, **{k: self.outcomes[v, k]
                                      for k in ("hand_boxes", "corrections", "accepted")}}
                 for v in sorted({v for v, _ in self.outcomes})],
         }
+
+
+def breakdown(iou: np.ndarray, flagged: np.ndarray, thr: float) -> dict[str, Any]:
+    """Corrections split into misses (IoU < 0.1 with the truth, or the wrong class, which
+    counts as IoU 0) and loose boxes (0.1 to ``thr``), and how many of each the assistant
+    had shown as a suspected miss; ``flag_precision``: the share of suspected misses that
+    did need a correction."""
+    miss, loose = iou < 0.1, (iou >= 0.1) & (iou < thr)
+    n_flag = int(flagged.sum())
+    return {"misses": int(miss.sum()), "loose": int(loose.sum()),
+            "misses_flagged": int((miss & flagged).sum()),
+            "loose_flagged": int((loose & flagged).sum()),
+            "accepted_flagged": int((~miss & ~loose & flagged).sum()),
+            "flag_precision": round(float((flagged & (miss | loose)).sum()) / n_flag, 4)
+            if n_flag else None}
 
 
 def _ece(rows: Sequence[tuple[str, float, bool]], bins: int = 10) -> float | None:
@@ -316,7 +337,8 @@ def run_mode(mode: str, items: list[Item], args: argparse.Namespace, workdir: Pa
             best = shown[0] if shown else None
             box = None if best is None else max(best.value, key=lambda b: b.score or 0.0)
             outcome, cost = tally.act(truth[item.key], box, thr, phase,
-                                      shown_score=None if best is None else best.score)
+                                      shown_score=None if best is None else best.score,
+                                      suspected=bool(assistant.suspected(item.key)))
             if outcome == "accepted":
                 session.accept(0)
             else:
@@ -481,8 +503,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-side", type=int, default=320, help="working image size")
     p.add_argument("--tracker", default="csrt")
     p.add_argument("--first-train", type=int, default=40)
-    p.add_argument("--steps", type=int, default=2000, help="steps of the first training")
-    p.add_argument("--retrain-steps", type=int, default=2000)
+    p.add_argument("--steps", type=int, default=1000, help="steps of the first training")
+    p.add_argument("--retrain-steps", type=int, default=1000)
     p.add_argument("--retrain-growth", type=float, default=1.5)
     p.add_argument("--retrain-min-new", type=int, default=60)
     p.add_argument("--max-train-labels", type=int, default=1000)
