@@ -8,12 +8,12 @@ import logging
 import time
 from typing import Any
 
-import numpy as np
+import cv2
 
 from nblabel.assist.box_tracking import scaled
 from nblabel.images import LoadedImage
 from nblabel.shapes import Box
-from nblabel.suggest.doubt import SizeStats, mirror
+from nblabel.suggest.doubt import SECOND_LOOK_SCALE, SizeStats, rescale
 
 __all__ = ["TrainingMixin"]
 
@@ -25,7 +25,7 @@ class TrainingMixin:
     ``model``, ``model_``, ``model_version``, ``first_fit``, ``retrain_growth``,
     ``retrain_min_new``, ``max_fit_labels``, ``fit_steps``, ``retrain_steps``, ``work_side``,
     ``cache_images``, ``check_misses``, ``_cache``, ``_labeled``, ``_predicted``,
-    ``_mirrored_boxes``, ``_size_stats``, ``_model_lane``, ``_lock``)."""
+    ``_second_look_boxes``, ``_size_stats``, ``_model_lane``, ``_lock``)."""
 
     def _due(self) -> bool:
         if self.model_ is None or self._closed:
@@ -122,25 +122,27 @@ class TrainingMixin:
                 scales.append(im.scale)
             self._model_lane.running_label = f"predicting {start}/{len(todo)}"
             preds = self.model_.predict(images) if images else []
-            mirrored = self._mirrored(images)
+            second = self._second_look(images)
             for i, (p, s, bs) in enumerate(zip(chunk, scales, preds)):
                 if p in self._labeled:
                     continue
                 with self._lock:
                     self._predicted[p] = tuple(scaled(bs, 1.0 / s))
-                    if mirrored is not None:
-                        self._mirrored_boxes[p] = tuple(scaled(mirrored[i], 1.0 / s))
+                    if second is not None:
+                        self._second_look_boxes[p] = tuple(scaled(second[i], 1.0 / s))
                 self._post(p)
                 done += 1
         return done
 
-    def _mirrored(self, images: list[Any]) -> list[list[Box]] | None:
-        """The model's boxes on the mirrored images, mapped back (miss detection)."""
+    def _second_look(self, images: list[Any]) -> list[list[Box]] | None:
+        """The model's boxes on smaller copies of the images, mapped back (miss
+        detection)."""
         if not self.check_misses or not images:
             return None
-        flipped = [np.ascontiguousarray(im[:, ::-1]) for im in images]
-        return [mirror(bs, im.shape[1])
-                for im, bs in zip(images, self.model_.predict(flipped))]
+        k = SECOND_LOOK_SCALE
+        small = [cv2.resize(im, (max(1, round(im.shape[1] * k)), max(1, round(im.shape[0] * k))),
+                            interpolation=cv2.INTER_AREA) for im in images]
+        return [rescale(bs, 1.0 / k) for bs in self.model_.predict(small)]
 
 
 def class_sizes(images: list[Any], boxes: list[list[Box]]) -> dict[str, SizeStats]:

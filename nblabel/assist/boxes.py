@@ -109,10 +109,10 @@ class BoxAssistant(TrackingMixin, TrainingMixin):
         shown (``refine_band``: how far, as a share of the box's size).
     check_misses : bool
         Look for signs that a suggested box is on the wrong object before showing it (the
-        model finds another box in the mirrored image, the tracker saw the object
+        model finds another box in a smaller copy of the image, the tracker saw the object
         elsewhere, a size the class's labels never had; :mod:`nblabel.suggest.doubt`). A
         *suspected miss* has its score halved per sign, so the queue serves it early, and
-        :meth:`note` says why. Costs a second prediction pass (the mirrored images).
+        :meth:`note` says why. Costs a second prediction pass (at 0.75 of the size).
     cache_images : int
         Decoded work-size images kept in memory for training and prediction.
     """
@@ -190,7 +190,7 @@ class BoxAssistant(TrackingMixin, TrainingMixin):
         self._lock = threading.RLock()
         self._tracked: dict[int, tuple[Box, ...]] = {}
         self._predicted: dict[int, tuple[Box, ...]] = {}
-        self._mirrored_boxes: dict[int, tuple[Box, ...]] = {}
+        self._second_look_boxes: dict[int, tuple[Box, ...]] = {}
         self._size_stats: dict[str, SizeStats] = {}
         self._doubts: dict[int, tuple[str, ...]] = {}
         self._posted: dict[int, tuple[Box, ...]] = {}
@@ -380,7 +380,7 @@ class BoxAssistant(TrackingMixin, TrainingMixin):
         """Settle the duel between tracker and model on this image, if there was one."""
         with self._lock:
             tracked, predicted = self._tracked.pop(pos, ()), self._predicted.pop(pos, ())
-            self._mirrored_boxes.pop(pos, None)
+            self._second_look_boxes.pop(pos, None)
             self._doubts.pop(pos, None)
             shown = self._posted.pop(pos, None)
             self._scores.pop(pos, None)
@@ -471,11 +471,11 @@ class BoxAssistant(TrackingMixin, TrainingMixin):
         if not self.check_misses:
             return boxes
         with self._lock:
-            mirrored = self._mirrored_boxes.get(pos)
+            second = self._second_look_boxes.get(pos)
             sizes = self._size_stats
         out, reasons = [], []
         for b in boxes:
-            why = suspect(b, mirrored=mirrored, tracked=tracked, sizes=sizes,
+            why = suspect(b, second_look=second, tracked=tracked, sizes=sizes,
                           image_size=size)
             if why and b.score is not None:
                 b = b.replace(score=b.score * PENALTY ** len(why))

@@ -1,6 +1,8 @@
 """Miss detection: signs that a suggested box is on the wrong object, before it is shown.
 
-A model that has found the object tends to find it again when the image is mirrored, and
+A model that has found the object tends to find it again in a second look at the image
+(here: the image shown smaller, :data:`SECOND_LOOK_SCALE`; the default model already
+averages each image with its mirror image, so a mirrored look would tell nothing new), and
 agrees with the tracker carried from a person's label; a box on the wrong object (or on
 nothing) often does neither, or has a size the labels of its class never had. Each sign is
 a *reason*; a box with a reason is a **suspected miss**: its score is cut by
@@ -16,21 +18,23 @@ from dataclasses import dataclass
 
 from nblabel.shapes import Box
 
-__all__ = ["PENALTY", "SizeStats", "mirror", "suspect"]
+__all__ = ["PENALTY", "SECOND_LOOK_SCALE", "SizeStats", "rescale", "suspect"]
 
 #: score factor per reason
 PENALTY = 0.5
-#: below this IoU with its mirrored-image twin, a model box is unstable
-MIRROR_IOU = 0.5
+#: the second look: the image at this share of its size
+SECOND_LOOK_SCALE = 0.75
+#: below this IoU with its second-look twin, a model box is unstable
+SECOND_LOOK_IOU = 0.5
 #: below this IoU between the tracker's and the model's box, the two see different objects
 AGREE_IOU = 0.3
 #: a box whose log relative area is this many standard deviations from its class's labels
 SIZE_Z = 3.0
 
 
-def mirror(boxes: Iterable[Box], width: float) -> list[Box]:
-    """Boxes of a horizontally mirrored image of ``width`` pixels, in the original image."""
-    return [b.replace(x0=width - b.x1, x1=width - b.x0) for b in boxes]
+def rescale(boxes: Iterable[Box], s: float) -> list[Box]:
+    """Boxes with their corners multiplied by ``s`` (e.g. back from the smaller image)."""
+    return [b.replace(x0=b.x0 * s, y0=b.y0 * s, x1=b.x1 * s, y1=b.y1 * s) for b in boxes]
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ class SizeStats:
         return abs(math.log(max(rel_area, 1e-9)) - self.mean) / self.std
 
 
-def suspect(box: Box, *, mirrored: Sequence[Box] | None = None,
+def suspect(box: Box, *, second_look: Sequence[Box] | None = None,
             tracked: Sequence[Box] | None = None,
             sizes: Mapping[str, SizeStats] | None = None,
             image_size: tuple[int, int] | None = None) -> tuple[str, ...]:
@@ -66,8 +70,8 @@ def suspect(box: Box, *, mirrored: Sequence[Box] | None = None,
     ----------
     box : Box
         The suggested box, image pixels.
-    mirrored : sequence of Box, optional
-        The model's boxes (any class) on the mirrored image, mapped back (:func:`mirror`);
+    second_look : sequence of Box, optional
+        The model's boxes (any class) on the smaller image, mapped back (:func:`rescale`);
         checked for model boxes only. ``None``: not computed.
     tracked : sequence of Box, optional
         The tracker's boxes on this image (checked when the suggestion is the model's).
@@ -82,9 +86,9 @@ def suspect(box: Box, *, mirrored: Sequence[Box] | None = None,
         Empty when nothing looks wrong.
     """
     reasons: list[str] = []
-    if mirrored is not None and box.source == "model" and (  # any class: where, not what
-            not mirrored or max(box.iou(b) for b in mirrored) < MIRROR_IOU):
-        reasons.append("the model finds another box in the mirrored image")
+    if second_look is not None and box.source == "model" and (  # any class: where, not what
+            not second_look or max(box.iou(b) for b in second_look) < SECOND_LOOK_IOU):
+        reasons.append("the model finds another box in a smaller copy of the image")
     others = [b for b in (tracked or ()) if b.label == box.label]
     if box.source == "model" and others and max(box.iou(b) for b in others) < AGREE_IOU:
         reasons.append("the tracker saw it elsewhere")

@@ -5,23 +5,23 @@ from __future__ import annotations
 import pytest
 
 from nblabel.shapes import Box
-from nblabel.suggest.doubt import SizeStats, mirror, suspect
+from nblabel.suggest.doubt import SizeStats, rescale, suspect
 
 
-def test_mirror_maps_boxes_of_the_mirrored_image_back():
-    (b,) = mirror([Box("a", 10, 5, 30, 25, score=0.5)], 100)
-    assert (b.x0, b.y0, b.x1, b.y1) == (70, 5, 90, 25) and b.score == 0.5
+def test_rescale_maps_boxes_of_a_smaller_image_back():
+    (b,) = rescale([Box("a", 10, 5, 30, 25, score=0.5)], 2.0)
+    assert (b.x0, b.y0, b.x1, b.y1) == (20, 10, 60, 50) and b.score == 0.5
 
 
-def test_a_model_box_the_mirrored_image_does_not_confirm_is_suspected():
+def test_a_model_box_a_second_look_does_not_confirm_is_suspected():
     box = Box("a", 10, 10, 40, 40, score=0.9, source="model")
-    assert suspect(box, mirrored=[Box("a", 11, 10, 41, 40)]) == ()
-    assert suspect(box, mirrored=[Box("b", 11, 10, 41, 40)]) == ()  # where, not what
-    assert "mirrored" in suspect(box, mirrored=[Box("a", 60, 10, 90, 40)])[0]
-    assert suspect(box, mirrored=[]) != ()  # nothing found in the mirror
-    assert suspect(box, mirrored=None) == ()  # not computed: no sign either way
+    assert suspect(box, second_look=[Box("a", 11, 10, 41, 40)]) == ()
+    assert suspect(box, second_look=[Box("b", 11, 10, 41, 40)]) == ()  # where, not what
+    assert "smaller copy" in suspect(box, second_look=[Box("a", 60, 10, 90, 40)])[0]
+    assert suspect(box, second_look=[]) != ()  # nothing found at all the second time
+    assert suspect(box, second_look=None) == ()  # not computed: no sign either way
     tracked = box.replace(source="tracker")
-    assert suspect(tracked, mirrored=[]) == ()  # the mirror check is the model's
+    assert suspect(tracked, second_look=[]) == ()  # the second look is the model's
 
 
 def test_a_model_box_far_from_the_tracker_box_is_suspected():
