@@ -66,7 +66,9 @@ class TagLabeler(Labeler):
     store, annotator, column, random_state, root
         Passed to :class:`~nblabel.session.TagSession`.
     keymap : dict, optional
-        Key chord -> action overrides (``{"Ctrl+s": "skip", "Enter": None}``).
+        ``{action: key or [keys]}`` overrides (``{"skip": "Ctrl+s", "submit": []}``); the
+        earlier ``{key: action or None}`` form (``{"Ctrl+s": "skip", "Enter": None}``) adds
+        or unbinds single keys.
     """
 
     session: TagSession
@@ -89,7 +91,7 @@ class TagLabeler(Labeler):
         column: str | None = None,
         random_state: int | None = None,
         root: str | Path | None = None,
-        keymap: Mapping[str, str | None] | None = None,
+        keymap: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
         session = TagSession(
@@ -295,7 +297,7 @@ class ClassLabeler(Labeler):
         column: str | None = None,
         random_state: int | None = None,
         root: str | Path | None = None,
-        keymap: Mapping[str, str | None] | None = None,
+        keymap: Mapping[str, Any] | None = None,
         advance_on_pick: bool = True,
         **options: Any,
     ) -> None:
