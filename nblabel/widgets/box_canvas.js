@@ -661,13 +661,10 @@ function render({ model, el: host }) {
   const onSize = () => { resize(); fit(); drawAll(); };
   const names = ["boxes", "suggestions", "image", "image_slot", "item", "revision",
     "active_class", "classes", "colors", "notice"];
-  for (const n of names) model.on("change:" + n, queueSync);
-  model.on("change:width", onSize);
-  model.on("change:height", onSize);
-  model.on("change:help", buildHelp);
-  model.on("change:slot_0", onSlots);
-  model.on("change:slot_1", onSlots);
-  model.on("msg:custom", onMessage);
+  const listeners = [...names.map((n) => ["change:" + n, queueSync]), ["change:width", onSize],
+    ["change:height", onSize], ["change:help", buildHelp], ["change:slot_0", onSlots],
+    ["change:slot_1", onSlots], ["msg:custom", onMessage]];
+  for (const [event, fn] of listeners) model.on(event, fn);
 
   resize();
   onSlots();
@@ -676,13 +673,7 @@ function render({ model, el: host }) {
 
   return () => {
     if (flashTimer) clearTimeout(flashTimer);
-    for (const n of names) model.off("change:" + n, queueSync);
-    model.off("change:width", onSize);
-    model.off("change:height", onSize);
-    model.off("change:help", buildHelp);
-    model.off("change:slot_0", onSlots);
-    model.off("change:slot_1", onSlots);
-    model.off("msg:custom", onMessage);
+    for (const [event, fn] of listeners) model.off(event, fn);
   };
 }
 

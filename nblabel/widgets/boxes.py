@@ -374,18 +374,10 @@ class BoxLabeler(AssistantMixin, LabelerBox):
 
     def _act(self, action: str) -> None:
         s = self.session
-        if action == "next":
-            s.next()
-        elif action == "submit":
-            self._submit()
-        elif action == "previous":
-            s.previous()
-        elif action == "skip":
-            s.skip()
-        elif action == "undo":
-            s.undo()
-        elif action == "redo":
-            s.redo()
+        moves = {"next": s.next, "submit": self._submit, "previous": s.previous,
+                 "skip": s.skip, "undo": s.undo, "redo": s.redo}
+        if action in moves:
+            moves[action]()
         elif action == "accept":
             chosen = self._selected("suggestion")
             n_before = len(s.value())

@@ -190,21 +190,20 @@ function render({ model, el: root }) {
     hint.textContent = model.get("hint");
   }
 
-  model.on("change:text", drawItem);
-  model.on("change:image", drawItem);
-  model.on("change:chips", drawChips);
-  model.on("change:suggestions", drawSuggestions);
-  model.on("change:choices", drawList);
-  model.on("change:hint", drawHint);
-  model.on("msg:custom", (msg) => {
-    if (msg.type === "focus") input.focus();
-  });
+  const onMessage = (msg) => { if (msg && msg.type === "focus") input.focus(); };
+  const listeners = [["change:text", drawItem], ["change:image", drawItem],
+    ["change:chips", drawChips], ["change:suggestions", drawSuggestions],
+    ["change:choices", drawList], ["change:hint", drawHint], ["msg:custom", onMessage]];
+  for (const [event, fn] of listeners) model.on(event, fn);
   drawItem();
   drawChips();
   drawSuggestions();
   drawHint();
   list.style.display = "none";
-  return () => { if (imgUrl) URL.revokeObjectURL(imgUrl); };
+  return () => {
+    if (imgUrl) URL.revokeObjectURL(imgUrl);
+    for (const [event, fn] of listeners) model.off(event, fn);
+  };
 }
 
 export default { render };
