@@ -201,12 +201,14 @@ def test_keymap_overrides_and_key_names():
     assert key_name("ctrl+Z") == "Ctrl+z"
     assert key_name("shift+control+z") == "Ctrl+Shift+z"
     assert key_name("enter") == "Enter" and key_name("arrowright") == "ArrowRight"
-    km = _keymap({"ctrl+s": "skip", "Enter": None})
-    assert km["Ctrl+s"] == "skip" and "Enter" not in km
-    with pytest.raises(ValueError, match="unknown action"):
+    km = _keymap({"ctrl+s": "skip", "Enter": None})  # the earlier {key: action} form
+    assert km["skip"] == ("Ctrl+ArrowRight", "Ctrl+s") and km["submit"] == ()
+    assert _keymap({"skip": "ctrl+s", "submit": []}) == km | {"skip": ("Ctrl+s",)}
+    with pytest.raises(ValueError, match="unknown keymap action"):
         _keymap({"x": "explode"})
     lab = labeler(keymap={"Ctrl+s": "skip", "Enter": None})
-    assert lab.picker.keymap["Ctrl+s"] == "skip" and "Enter" not in lab.picker.keymap
+    assert lab.picker.keymap["skip"] == ["Ctrl+ArrowRight", "Ctrl+s"]
+    assert lab.picker.keymap["submit"] == []
     lab.handle({"type": "key", "key": "Enter"})
     assert lab.session.current.key == "p0"
     lab.handle({"type": "key", "key": "Ctrl+S"})

@@ -2,9 +2,9 @@
 // Three stacked canvases: image layer, boxes layer, interaction layer. Drag feedback,
 // zoom and pan stay here; Python gets committed edits (mouse-up) and key actions.
 // Geometry functions mirror nblabel/widgets/geometry.py (same names in camelCase).
+// keyName, keysFor and actionFor come from _keys.js, which Python puts before this file
+// (nblabel/widgets/_protocol.py); messages are {type: ...} as documented there.
 
-const MODIFIERS = new Set(["Shift", "Control", "Alt", "Meta", "CapsLock", "AltGraph",
-  "OS", "Fn", "Hyper", "Super", "NumLock", "ScrollLock"]);
 const CURSORS = { nw: "nwse-resize", se: "nwse-resize", ne: "nesw-resize", sw: "nesw-resize",
   n: "ns-resize", s: "ns-resize", e: "ew-resize", w: "ew-resize", move: "move" };
 const MAX_ZOOM = 32;
@@ -64,16 +64,6 @@ export function dragBox(box, handle, dx, dy, w, h) {
   [y0, y1] = [clamp(y0, 0, h), clamp(y1, 0, h)].sort((a, b) => a - b);
   return [x0, y0, Math.max(x1, x0 + MIN_BOX), Math.max(y1, y0 + MIN_BOX)];
 }
-export function keyName(e) {
-  if (MODIFIERS.has(e.key)) return null; // modifier keydowns are ignored
-  let k = e.key === " " ? "Space" : e.key;
-  let p = "";
-  if (e.ctrlKey || e.metaKey) p += "Ctrl+";
-  if (e.altKey) p += "Alt+";
-  if (e.shiftKey && k.length > 1) p += "Shift+"; // printable keys already carry Shift ("N", "?")
-  return p + k;
-}
-
 // -- helpers -------------------------------------------------------------------------------
 function el(tag, cls, text) {
   const e = document.createElement(tag);
@@ -125,10 +115,7 @@ function render({ model, el: host }) {
     const colors = model.get("colors") || [];
     return i >= 0 && colors[i] ? colors[i] : "#ff00ff";
   };
-  const keyFor = (action) => {
-    const km = model.get("keymap") || {};
-    return Object.keys(km).filter((k) => km[k] === action);
-  };
+  const keyFor = (action) => keysFor(model.get("keymap"), action);
 
   function measure(kind, extra) {
     if (!model.get("measure")) return;
@@ -275,7 +262,7 @@ function render({ model, el: host }) {
       item.title = i < 9 ? `press ${i + 1} or click: the next boxes you draw get class ${c} ` +
         "(a box you clicked or selected with Tab changes too)" : c;
       if (i < 9) item.addEventListener("click", () => {
-        send({ kind: "action", action: `class_${i + 1}`, selection });
+        send({ type: "action", action: `class_${i + 1}`, selection });
         root.focus({ preventScroll: true });
       });
       legend.append(item);
@@ -445,8 +432,8 @@ function render({ model, el: host }) {
     flashTimer = setTimeout(() => { flashEl.hidden = true; flashTimer = null; }, 1800);
   }
   function onMessage(msg) {
-    if (msg && msg.kind === "flash") { flash(msg.text); return; }
-    if (!msg || msg.kind !== "select") return;
+    if (msg && msg.type === "flash") { flash(msg.text); return; }
+    if (!msg || msg.type !== "select") return;
     if (msg.seq != null && msg.seq < selSeq) return; // the user selected something since
     selection = msg.selection || {};
     model.set("selection", selection); // the kernel has it already: no save
@@ -459,10 +446,10 @@ function render({ model, el: host }) {
     const [x0, y0, x1, y1] = box;
     if (target.type === "box") {
       Object.assign(boxes[target.index], { x0, y0, x1, y1 });
-      send({ kind: "update", index: target.index, box });
+      send({ type: "update", index: target.index, box });
     } else {
       Object.assign(suggestions[target.index].boxes[target.box], { x0, y0, x1, y1 });
-      send({ kind: "edit_suggestion", index: target.index, box_index: target.box, box });
+      send({ type: "edit_suggestion", index: target.index, box_index: target.box, box });
     }
   }
 
@@ -492,7 +479,7 @@ function render({ model, el: host }) {
           const box = r.map(r2);
           boxes.push({ label: model.get("active_class"), x0: box[0], y0: box[1], x1: box[2], y1: box[3] });
           select({});
-          send({ kind: "draw", box, extreme: true });
+          send({ type: "draw", box, extreme: true });
         }
       }
       drawBoxes(); drawUi(); updateStatus();
@@ -556,7 +543,7 @@ function render({ model, el: host }) {
         // pick-then-draw: a new box is not selected, so the next class key or class button
         // sets the class of the *next* box and never relabels this one
         select({});
-        send({ kind: "draw", box });
+        send({ type: "draw", box });
       } else if (!d.moved) {
         select({});
       }
@@ -577,7 +564,7 @@ function render({ model, el: host }) {
     if (hit && objs[hit[0]].type === "suggestion") {
       const o = objs[hit[0]];
       select({ type: o.type, index: o.index, box: o.box });
-      send({ kind: "action", action: "accept", selection });
+      send({ type: "action", action: "accept", selection });
     }
   }
 
@@ -590,7 +577,8 @@ function render({ model, el: host }) {
   }
 
   // -- keys -------------------------------------------------------------------------------
-  function runAction(action, big) {
+  // key: the name of the key that asked (sent as a "key" message), none for a click
+  function runAction(action, big, key) {
     const c = pointer || [W / 2, H / 2];
     switch (action) {
       case "zoom_in": view = zoomAbout(view, 1.25, c[0], c[1], minZoom()); drawAll(); return;
@@ -640,22 +628,20 @@ function render({ model, el: host }) {
     }
     const sel = selection; // sent along: the trait sync of a click can arrive later
     if (action === "next" || action === "skip" || action === "submit") predictNext();
-    send({ kind: "action", action, selection: sel });
+    send(key ? { type: "key", key, selection: sel } : { type: "action", action, selection: sel });
   }
 
   function onKey(e) {
     if (e.key === " ") { spaceDown = true; e.preventDefault(); e.stopPropagation(); return; }
     const name = keyName(e);
     if (name === null) return; // a modifier alone
-    const km = model.get("keymap") || {};
-    let action = km[name];
-    if (!action && name.startsWith("Shift+")) action = km[name.slice(6)];
+    const action = actionFor(model.get("keymap"), name);
     if (!action) {
       if (!(e.ctrlKey || e.metaKey)) e.stopPropagation(); // keep notebook shortcuts quiet
       return;
     }
     e.preventDefault(); e.stopPropagation();
-    runAction(action, e.shiftKey);
+    runAction(action, e.shiftKey, name);
   }
   function onKeyUp(e) { if (e.key === " ") spaceDown = false; }
 
@@ -675,13 +661,10 @@ function render({ model, el: host }) {
   const onSize = () => { resize(); fit(); drawAll(); };
   const names = ["boxes", "suggestions", "image", "image_slot", "item", "revision",
     "active_class", "classes", "colors", "notice"];
-  for (const n of names) model.on("change:" + n, queueSync);
-  model.on("change:width", onSize);
-  model.on("change:height", onSize);
-  model.on("change:help", buildHelp);
-  model.on("change:slot_0", onSlots);
-  model.on("change:slot_1", onSlots);
-  model.on("msg:custom", onMessage);
+  const listeners = [...names.map((n) => ["change:" + n, queueSync]), ["change:width", onSize],
+    ["change:height", onSize], ["change:help", buildHelp], ["change:slot_0", onSlots],
+    ["change:slot_1", onSlots], ["msg:custom", onMessage]];
+  for (const [event, fn] of listeners) model.on(event, fn);
 
   resize();
   onSlots();
@@ -690,13 +673,7 @@ function render({ model, el: host }) {
 
   return () => {
     if (flashTimer) clearTimeout(flashTimer);
-    for (const n of names) model.off("change:" + n, queueSync);
-    model.off("change:width", onSize);
-    model.off("change:height", onSize);
-    model.off("change:help", buildHelp);
-    model.off("change:slot_0", onSlots);
-    model.off("change:slot_1", onSlots);
-    model.off("msg:custom", onMessage);
+    for (const [event, fn] of listeners) model.off(event, fn);
   };
 }
 

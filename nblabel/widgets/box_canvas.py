@@ -9,17 +9,9 @@ zoom and pan, hover cursors, the help overlay. Python receives only committed ed
 (on mouse-up) and discrete key actions as custom messages, and sends the state to draw as
 synced traits (so a reloaded page redraws the same picture).
 
-Messages from the browser (``content["kind"]``):
-
-``draw``            ``{"box": [x0, y0, x1, y1]}`` a new box, image pixels
-``update``          ``{"index": i, "box": [...]}`` box ``i`` moved or resized (or nudged)
-``edit_suggestion`` ``{"index": s, "box_index": j, "box": [...]}`` a suggestion's box edited
-``select``          ``{"selection": {...}}`` the selected box / suggestion changed
-``action``          ``{"action": name, "selection": {...}}`` a key or legend action (``next``,
-                    ``accept`` ...) with the selection at the time of the key press
-
-Messages to the browser: ``select`` (``{"selection", "seq"}``: the kernel's choice of
-selection) and ``flash`` (``{"text"}``: a short toast, e.g. a key changed a box's class).
+Messages, key names and the keymap shape are those of :mod:`nblabel.widgets._protocol`
+(the browser sends ``key``, ``action``, ``draw``, ``update``, ``edit_suggestion``; the kernel
+sends ``select`` and ``flash``).
 
 Class model: pick, then draw. Class keys and the legend set the class of the next boxes; a
 box just drawn is not selected, so only a box the user clicked (or reached with Tab) is
@@ -28,28 +20,25 @@ relabeled by a class key.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import anywidget
 import traitlets as t
+
+from nblabel.widgets._protocol import ProtocolWidget, compose_esm
 
 __all__ = ["BoxCanvas"]
 
 _HERE = Path(__file__).parent
 
-Intent = Callable[[dict[str, Any]], None]
 
-
-class BoxCanvas(anywidget.AnyWidget):
+class BoxCanvas(ProtocolWidget):
     """Image + boxes + interaction layers; renders state, emits intents.
 
     Use it through :class:`nblabel.widgets.BoxLabeler`; on its own it only draws what its
     traits say and forwards messages to the callbacks given to :meth:`on_intent`.
     """
 
-    _esm = _HERE / "box_canvas.js"
+    _esm = compose_esm("box_canvas.js")
     _css = _HERE / "box_canvas.css"
 
     # the image: encoded bytes (JPEG/PNG) and the size box coordinates refer to
@@ -73,7 +62,7 @@ class BoxCanvas(anywidget.AnyWidget):
     active_class = t.Unicode("").tag(sync=True)
     # {"type": "box", "index": i} | {"type": "suggestion", "index": s, "box": j} | {}
     selection = t.Dict().tag(sync=True)
-    keymap = t.Dict().tag(sync=True)  # key name -> action
+    keymap = t.Dict().tag(sync=True)  # action -> [key names] (the one keymap shape)
     help = t.List(t.List()).tag(sync=True)  # [[action, description, [keys]]]
     width = t.Int(800).tag(sync=True)
     height = t.Int(560).tag(sync=True)
@@ -83,18 +72,3 @@ class BoxCanvas(anywidget.AnyWidget):
     revision = t.Int(0).tag(sync=True)
     # exposes window.__nblabel_measure (paint timestamps) for benchmarks only
     measure = t.Bool(False).tag(sync=True)
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._intents: list[Intent] = []
-        self.on_msg(self._on_custom_msg)
-
-    def on_intent(self, callback: Intent) -> None:
-        """Call ``callback(content)`` for each message from the browser."""
-        self._intents.append(callback)
-
-    def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict) or "kind" not in content:
-            return
-        for cb in list(self._intents):
-            cb(content)

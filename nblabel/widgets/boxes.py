@@ -8,7 +8,6 @@ browser draws. Drag feedback, zoom and pan never leave the browser.
 from __future__ import annotations
 
 import contextlib
-import html
 import logging
 import weakref
 from collections.abc import Mapping, Sequence
@@ -21,70 +20,17 @@ import pandas as pd
 from nblabel.errors import InputError
 from nblabel.session import BoxSession
 from nblabel.shapes import Box
+from nblabel.widgets._protocol import action_for, parse_message
+from nblabel.widgets.box_assist import AssistantMixin
 from nblabel.widgets.box_canvas import BoxCanvas
-from nblabel.widgets.controls import Controls, close_tree
+from nblabel.widgets.box_keys import ACTIONS, DEFAULT_KEYMAP, PALETTE, help_rows, resolve_keymap
+from nblabel.widgets.controls import Controls, LabelerBox
 from nblabel.widgets.prefetch import ImagePrefetcher
 
+# ACTIONS, DEFAULT_KEYMAP, PALETTE and resolve_keymap live in box_keys (re-exported here)
 __all__ = ["ACTIONS", "DEFAULT_KEYMAP", "PALETTE", "BoxLabeler", "resolve_keymap"]
 
 log = logging.getLogger("nblabel")
-
-#: action -> (description shown in the help overlay, default keys)
-ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "next": ("next item", ("n", "PageDown")),
-    "previous": ("previous item", ("p", "PageUp")),
-    "skip": ("skip this item (it comes back last)", ("s",)),
-    "submit": ("done with this item, even with no boxes: next item", ("Shift+Enter",)),
-    "accept": ("accept the selected (or best) suggestion", ("Enter",)),
-    "accept_all": ("accept all suggestions", ("a",)),
-    "reject": ("reject the selected (or best) suggestion", ("r",)),
-    "delete": ("delete the selected box (or reject a suggestion)", ("Delete", "Backspace", "x")),
-    "undo": ("undo", ("Ctrl+z", "u")),
-    "redo": ("redo", ("Ctrl+y", "Ctrl+Z", "U")),
-    **{f"class_{i}": (f"class {i} for the next boxes (and a box you selected)", (str(i),))
-       for i in range(1, 10)},
-    "next_box": ("select the next box or suggestion", ("Tab",)),
-    "next_edge": ("select an edge of the selected box: left, top, right, bottom (or click "
-                  "the edge); the arrows then move only that edge", ("e",)),
-    "snap_edge": ("snap the selected edge (no edge selected: all four) to the nearest strong "
-                  "boundary in the image", ("b",)),
-    "extreme_clicks": ("extreme clicks: click the object's left-, top-, right- and bottom-most "
-                       "points (a box of the class picked last)", ("c",)),
-    "deselect": ("select nothing / close help", ("Escape",)),
-    "nudge_left": ("move the selected box left (Shift: 10 px)", ("ArrowLeft",)),
-    "nudge_right": ("move the selected box right (Shift: 10 px)", ("ArrowRight",)),
-    "nudge_up": ("move the selected box up (Shift: 10 px)", ("ArrowUp",)),
-    "nudge_down": ("move the selected box down (Shift: 10 px)", ("ArrowDown",)),
-    "zoom_in": ("zoom in (also: wheel when focused, Ctrl+wheel)", ("+", "=")),
-    "zoom_out": ("zoom out", ("-",)),
-    "zoom_reset": ("fit the image", ("0",)),
-    "help": ("show / hide this help", ("?",)),
-}
-DEFAULT_KEYMAP: dict[str, tuple[str, ...]] = {a: keys for a, (_d, keys) in ACTIONS.items()}
-
-#: class colours (Tableau 10), reused cyclically
-PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
-
-
-def resolve_keymap(keymap: Mapping[str, str | Sequence[str]] | None) -> dict[str, str]:
-    """Merge user overrides (``{action: key or [keys]}``) into the defaults and return
-    ``{key: action}``. A key given to an action is taken away from any other action.
-
-    Key names are ``KeyboardEvent.key`` values (``"n"``, ``"Enter"``, ``"ArrowLeft"``,
-    ``"?"``), with ``Ctrl+`` / ``Alt+`` prefixes; ``Ctrl`` also matches Cmd on macOS.
-    """
-    per_action = {a: list(keys) for a, keys in DEFAULT_KEYMAP.items()}
-    for action, keys in (keymap or {}).items():
-        if action not in ACTIONS:
-            raise InputError(f"unknown keymap action {action!r}; actions: {sorted(ACTIONS)}")
-        keys = [keys] if isinstance(keys, str) else list(keys)
-        taken = set(keys)
-        for other in per_action:
-            per_action[other] = [k for k in per_action[other] if k not in taken]
-        per_action[action] = keys
-    return {k: a for a, keys in per_action.items() for k in keys}
-
 
 #: labelers of this kernel by the SQLite file they opened: re-running a notebook cell
 #: replaces the labeler it made before (its assistant stops instead of running on unseen)
@@ -106,19 +52,16 @@ def _close_previous(store: Any) -> None:
         old.close()
 
 
-def _has_torch() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("torch") is not None
-
-
 def _box_dict(b: Box) -> dict[str, Any]:
     return {"label": b.label, "x0": b.x0, "y0": b.y0, "x1": b.x1, "y1": b.y1,
             "score": b.score, "source": b.source}
 
 
-class BoxLabeler:
+class BoxLabeler(AssistantMixin, LabelerBox):
     """Label boxes on the images of a DataFrame, in a notebook or a Voila app.
+
+    The labeler is the widget (a VBox: header, canvas, toolbar, messages), as the tag and
+    class labelers are; ``.widget`` is the labeler itself.
 
     Parameters
     ----------
@@ -132,6 +75,7 @@ class BoxLabeler:
         Where labels are logged (an SQLite path resumes a session).
     keymap : dict, optional
         ``{action: key or [keys]}`` overrides; see :data:`ACTIONS` (``?`` shows them).
+        The labeler's ``.keymap`` is ``{action: (keys...)}``.
     session : BoxSession, optional
         An existing session instead of ``df``/``image``/``classes``.
     width, height : int
@@ -196,8 +140,8 @@ class BoxLabeler:
         self.canvas = BoxCanvas(
             classes=list(session.classes),
             colors=self._colors(),
-            keymap=self.keymap,
-            help=self._help(),
+            keymap={a: list(k) for a, k in self.keymap.items()},
+            help=help_rows(self.keymap),
             width=int(width),
             height=int(height),
         )
@@ -215,35 +159,15 @@ class BoxLabeler:
         session.on_change(self._on_change)
         self.status = w.HTML()
         self.status.add_class("nblabel-assist-status")
-        self.widget = self.controls.layout(w.VBox([self.canvas, self.status]))
+        super().__init__(self.controls, w.VBox([self.canvas, self.status]), "nbl-box-labeler")
         self._closed = False
         self.assistant: Any = None  # set before attaching: posts may arrive at once
         self.assistant = self._start_assistant(assist)
         self._load()
 
     # -- display --------------------------------------------------------------------------
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
-
     def _colors(self) -> list[str]:
         return [PALETTE[i % len(PALETTE)] for i in range(len(self.session.classes))]
-
-    def _help(self) -> list[list[Any]]:
-        by_action: dict[str, list[str]] = {}
-        for key, action in self.keymap.items():
-            by_action.setdefault(action, []).append(key)
-        rows: list[list[Any]] = []
-        class_keys = [k for i in range(1, 10) for k in by_action.get(f"class_{i}", [])]
-        for a, (desc, _k) in ACTIONS.items():
-            if a == "class_1":
-                rows.append(["class_N", "class by number for the next boxes you draw (pick, then "
-                             "draw); a box you clicked or selected with Tab changes too "
-                             "(a new box is not selected)", class_keys])
-            elif not a.startswith("class_"):
-                rows.append([a, desc, by_action.get(a, [])])
-        return rows
 
     def _push(self) -> None:
         """Send the current item's boxes and suggestions (and bump the revision)."""
@@ -375,7 +299,7 @@ class BoxLabeler:
             self._dispatch(msg)
             ok = True
         except Exception as e:  # shown and logged; the optimistic browser edit is undone
-            log.warning("nblabel: %s failed", msg.get("kind"), exc_info=True)
+            log.warning("nblabel: %s failed", msg.get("type", msg.get("kind")), exc_info=True)
             self.controls.show_error(e)
         finally:
             self._msg_selection = None
@@ -383,8 +307,9 @@ class BoxLabeler:
             if not ok:
                 self._push()
 
-    def _dispatch(self, msg: dict[str, Any]) -> None:
-        kind = msg.get("kind")
+    def _dispatch(self, content: dict[str, Any]) -> None:
+        msg: Any = parse_message(content)
+        kind = None if msg is None else msg["type"]
         s = self.session
         if kind == "draw":
             x0, y0, x1, y1 = (float(v) for v in msg["box"])
@@ -401,6 +326,10 @@ class BoxLabeler:
                                 x0=x0, y0=y0, x1=x1, y1=y1)
         elif kind == "action":
             self._act(str(msg["action"]))
+        elif kind == "key":
+            action = action_for(self.keymap, str(msg["key"]))
+            if action is not None:
+                self._act(action)
         else:
             raise InputError(f"unknown message from the browser: {kind!r}")
 
@@ -432,7 +361,7 @@ class BoxLabeler:
         with c._lock_property(selection=selection):
             c.selection = selection
         if send:
-            c.send({"kind": "select", "selection": selection,
+            c.send({"type": "select", "selection": selection,
                     "seq": getattr(self, "_msg_seq", None)})
 
     def _selection(self) -> dict[str, Any]:
@@ -445,18 +374,10 @@ class BoxLabeler:
 
     def _act(self, action: str) -> None:
         s = self.session
-        if action == "next":
-            s.next()
-        elif action == "submit":
-            self._submit()
-        elif action == "previous":
-            s.previous()
-        elif action == "skip":
-            s.skip()
-        elif action == "undo":
-            s.undo()
-        elif action == "redo":
-            s.redo()
+        moves = {"next": s.next, "submit": self._submit, "previous": s.previous,
+                 "skip": s.skip, "undo": s.undo, "redo": s.redo}
+        if action in moves:
+            moves[action]()
         elif action == "accept":
             chosen = self._selected("suggestion")
             n_before = len(s.value())
@@ -522,43 +443,13 @@ class BoxLabeler:
     def _flash(self, text: str) -> None:
         """A short toast over the image, and the same words in the message area."""
         self.last_flash = text
-        self.canvas.send({"kind": "flash", "text": text})
+        self.canvas.send({"type": "flash", "text": text})
         self.controls.show_message(text)
-
-    # -- the assistant --------------------------------------------------------------------
-    def _start_assistant(self, assist: Any) -> Any:
-        from nblabel.assist.boxes import BoxAssistant
-
-        s = self.session
-        if assist is None:
-            assist = s.group_column is not None or _has_torch()
-        if assist is False:
-            return None
-        assistant = BoxAssistant() if assist is True else assist
-        if not isinstance(assistant, BoxAssistant):
-            raise InputError(f"assist= takes True, False or a BoxAssistant, got {assist!r}")
-        assistant.on_update(self._on_assist)
-        if assistant.session is None:
-            assistant.attach(s)
-        elif assistant.session is not s:
-            raise InputError("this BoxAssistant is attached to another session")
-        self._show_status(assistant.status)
-        return assistant
-
-    def _on_assist(self, event: str, info: dict[str, Any]) -> None:
-        """From the assistant's threads: its status line, and its errors in the messages."""
-        self._show_status(str(info.get("status", "")))
-        if event == "error":
-            self.controls.show_error(str(info.get("error", "assistant error")))
-
-    def _show_status(self, text: str) -> None:
-        self.status.value = (f'<span class="nblabel-assist">assistant: {html.escape(text)}'
-                             "</span>" if text else "")
 
     # -- lifecycle ------------------------------------------------------------------------
     def close(self) -> None:
         """Detach from the session, stop the prefetcher and close the widgets."""
-        if self._closed:
+        if self.__dict__.get("_closed", True):  # closed already, or never built
             return
         self._closed = True
         with contextlib.suppress(ValueError):
@@ -568,7 +459,7 @@ class BoxLabeler:
             self.assistant.close()
         self.prefetcher.close()
         self.controls.close()
-        close_tree(self.widget)
+        self._close_widgets()
         if self._owns_session:
             self.session.close()
 

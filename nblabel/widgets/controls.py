@@ -28,6 +28,8 @@ on_pick=None, on_submit=None)``
 ``.show_error(exc_or_text) / .show_message(text) / .clear_message()``
 ``.close()``             detach from the session and the log, close the widgets
 ``close_tree(widget)``   close a widget with its children, layouts and styles
+``LabelerBox``           the shape of every labeler: it *is* the VBox (header, editor,
+                         toolbar, messages) that shows it; ``.widget`` is itself
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from typing import Any
 
 import ipywidgets as w
 
-__all__ = ["BUTTONS", "DEFAULT_BUTTONS", "Controls", "close_tree", "format_duration"]
+__all__ = ["BUTTONS", "DEFAULT_BUTTONS", "Controls", "LabelerBox", "close_tree",
+           "format_duration"]
 
 log = logging.getLogger("nblabel")
 
@@ -303,3 +306,38 @@ class Controls:
         close_tree(self.widget)
         for b in self.buttons.values():  # extra buttons may sit outside the panel
             close_tree(b)
+
+
+class LabelerBox(w.VBox):
+    """The one shape of nblabel's labelers (box, tag, class): the labeler is the widget.
+
+    It displays itself in JupyterLab, Notebook 7 and Voila, and it can sit inside other
+    widgets (``VBox([labeler, plot])``, the superintendent bridge), which an object that
+    only holds a widget cannot. ``.widget`` returns the labeler itself, for code written
+    when :class:`~nblabel.widgets.BoxLabeler` held its VBox there.
+
+    Parameters
+    ----------
+    controls : Controls
+        Header, toolbar and messages, placed around ``center``.
+    center : ipywidgets.Widget
+        The editor (the box canvas, the tag picker).
+    *classes : str
+        CSS classes added to ``nblabel-app``.
+    """
+
+    def __init__(self, controls: Controls, center: w.Widget, *classes: str) -> None:
+        super().__init__([controls.header, center, controls.toolbar, controls.messages])
+        for name in ("nblabel-app", *classes):
+            self.add_class(name)
+
+    @property
+    def widget(self) -> LabelerBox:
+        """The labeler itself (an alias kept for compatibility)."""
+        return self
+
+    def _close_widgets(self) -> None:
+        """Close the children, the layout and this box (no comm is left open)."""
+        for child in (*self.children, self.layout):
+            close_tree(child)
+        w.VBox.close(self)

@@ -13,62 +13,55 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import ipywidgets as w
 import pandas as pd
 
 from nblabel.assist.tag_binding import N_SUGGESTIONS, rank_suggestions
+from nblabel.errors import NblabelError
 from nblabel.images import encode_for_display
 from nblabel.session import LabelSession
-from nblabel.widgets.controls import Controls
-from nblabel.widgets.tag_picker import TagPicker, key_name
+from nblabel.widgets._protocol import Keymap, action_for, parse_message, resolve_keymap
+from nblabel.widgets.controls import Controls, LabelerBox
+from nblabel.widgets.tag_picker import TagPicker
 
 __all__ = ["ACTIONS", "DEFAULT_KEYMAP", "Labeler", "make_trainer"]
 
 log = logging.getLogger("nblabel")
 
-DEFAULT_KEYMAP: dict[str, str] = {
-    "Enter": "submit",
-    "Ctrl+ArrowRight": "skip",
-    "Ctrl+ArrowLeft": "previous",
-    "Ctrl+z": "undo",
-    "Ctrl+y": "redo",
-    "Ctrl+Shift+z": "redo",
-    **{str(i): f"pick:{i}" for i in range(1, 10)},
+#: action -> default keys (the one keymap shape of :mod:`nblabel.widgets._protocol`);
+#: ``pick:N`` toggles the numbered suggestion N
+DEFAULT_KEYMAP: Keymap = {
+    "submit": ("Enter",),
+    "skip": ("Ctrl+ArrowRight",),
+    "previous": ("Ctrl+ArrowLeft",),
+    "undo": ("Ctrl+z",),
+    "redo": ("Ctrl+Shift+z", "Ctrl+y"),
+    **{f"pick:{i}": (str(i),) for i in range(1, 10)},
 }
 ACTIONS = ("submit", "skip", "previous", "undo", "redo")
 
 
-def _keymap(overrides: Mapping[str, str | None] | None) -> dict[str, str]:
-    """Default keys updated with ``overrides`` (key -> action; ``None`` unbinds a key)."""
-    out = dict(DEFAULT_KEYMAP)
-    for key, action in (overrides or {}).items():
-        k = key_name(key)
-        if action is None:
-            out.pop(k, None)
-            continue
-        if action not in ACTIONS and not (
-            action.startswith("pick:") and action[5:].isdigit() and 1 <= int(action[5:]) <= 9
-        ):
-            raise ValueError(
-                f"unknown action {action!r} for key {key!r}; use one of {ACTIONS} or 'pick:N'"
-            )
-        out[k] = action
-    return out
+def _is_action(name: str) -> bool:
+    return name in ACTIONS or (name.startswith("pick:") and name[5:] in {str(i) for i in
+                                                                         range(1, 10)})
 
 
-def _hint(keymap: Mapping[str, str]) -> str:
-    keys: dict[str, list[str]] = {}
-    for k, a in keymap.items():
-        if not a.startswith("pick:"):
-            keys.setdefault(a, []).append(k)
-    parts = ["1-9 pick"] if any(a.startswith("pick:") for a in keymap.values()) else []
-    parts += [f"{'/'.join(keys[a])} {a}" for a in ACTIONS if a in keys]
+def _keymap(overrides: Mapping[str, Any] | None) -> Keymap:
+    """Default keys with the user's overrides: ``{action: key or [keys]}`` (``None``
+    unbinds the action), or the earlier ``{key: action or None}`` (adds or unbinds a key)."""
+    return resolve_keymap(DEFAULT_KEYMAP, overrides, _is_action)
+
+
+def _hint(keymap: Keymap) -> str:
+    parts = ["1-9 pick"] if any(a.startswith("pick:") and k for a, k in keymap.items()) else []
+    parts += [f"{'/'.join(keymap[a])} {a}" for a in ACTIONS if keymap.get(a)]
     return " · ".join(parts)
 
 
-class Labeler(w.VBox):
+class Labeler(LabelerBox):
     """The widget shared by :class:`~nblabel.widgets.tags.TagLabeler` and
-    :class:`~nblabel.widgets.tags.ClassLabeler` (use those).
+    :class:`~nblabel.widgets.tags.ClassLabeler` (use those). Like
+    :class:`~nblabel.widgets.BoxLabeler`, the labeler is its own VBox (``.widget`` is the
+    labeler itself).
 
     Parameters
     ----------
@@ -77,7 +70,8 @@ class Labeler(w.VBox):
     trainer : object, optional
         Scores and background training (protocol in :mod:`nblabel.widgets.tag_training`).
     keymap : dict, optional
-        Key chord -> action overrides; ``None`` unbinds a key.
+        ``{action: key or [keys]}`` overrides (``{key: action or None}`` is read too); the
+        labeler's ``.keymap`` is ``{action: (keys...)}``.
     text_height : str
         CSS max height of the item text (longer text scrolls).
     image_size : int
@@ -109,16 +103,14 @@ class Labeler(w.VBox):
         self.image_size = int(image_size)
         self.advance_on_pick = advance_on_pick
         self.picker = TagPicker(
-            keymap=self.keymap,
+            keymap={a: list(k) for a, k in self.keymap.items()},
             hint=_hint(self.keymap),
             text_height=text_height,
             image_height=f"{self.image_size}px",
         )
         self.controls = Controls(session, buttons=self._buttons, on_submit=self.submit)
         self.picker.on_intent(self.handle)
-        c = self.controls
-        super().__init__([c.header, self.picker, c.toolbar, c.messages])
-        self.add_class("nbl-labeler")
+        super().__init__(self.controls, self.picker, "nbl-labeler")
         self._shown: str | None = None
         self._menu_stale = True
         self._menu: list[str] = []  # the numbered suggestions of the shown item
@@ -131,23 +123,39 @@ class Labeler(w.VBox):
 
     # -- intents (each one session call) ----------------------------------------------------
     def handle(self, msg: Mapping[str, Any]) -> None:
-        """Apply one intent sent by the browser (``{"type": "add", "tag": ...}``, ``remove``,
-        ``accept``, ``key``); errors go to the message area, never raise."""
-        kind = msg.get("type")
-        actions = {"add": self.add, "remove": self.remove, "accept": self.toggle, "key": self.press}
-        if kind in actions:
-            arg = msg.get("tag", msg.get("key"))
-            self.controls.call(actions[kind], str(arg))
+        """Apply one message from the browser (:mod:`nblabel.widgets._protocol`: ``add``,
+        ``remove``, ``accept`` a tag, a ``key``, an ``action``); errors go to the message
+        area, never raise."""
+        self.controls.call(self._dispatch, msg)
+
+    def _dispatch(self, content: Mapping[str, Any]) -> None:
+        msg: Any = parse_message(dict(content))
+        if msg is None:
+            return
+        kind = msg["type"]
+        if kind in ("add", "remove"):
+            getattr(self, kind)(str(msg["tag"]))
+        elif kind == "accept":
+            self.toggle(str(msg["tag"]))
+        elif kind == "key":
+            self.press(str(msg["key"]))
+        elif kind == "action":
+            self.run(str(msg["action"]))
 
     def press(self, key: str) -> None:
-        """Act on a key chord as the browser reports it (``"Enter"``, ``"Ctrl+z"``, ``"3"``)."""
-        action = self.keymap.get(key_name(key))
-        if action is None:
-            return
+        """Act on a key chord, in any spelling (``"Enter"``, ``"Ctrl+z"``, ``"3"``)."""
+        action = action_for(self.keymap, key)
+        if action is not None:
+            self.run(action)
+
+    def run(self, action: str) -> None:
+        """Do one action of the keymap (``"submit"``, ``"undo"``, ``"pick:3"`` ...)."""
         if action.startswith("pick:"):
             self.pick(int(action[5:]))
-        else:
+        elif action in ACTIONS:
             getattr(self, action)()
+        else:
+            raise NblabelError(f"unknown action {action!r}; actions: {ACTIONS} or 'pick:N'")
 
     def pick(self, number: int) -> None:
         """Toggle the suggestion numbered ``number`` (1-based, as on the keyboard)."""
@@ -349,12 +357,7 @@ class Labeler(w.VBox):
             self.trainer.close()
         if getattr(self, "_owns_session", False):  # made by this labeler: close its store
             self.session.close()
-        # ipywidgets 8 leaves a closed widget's Layout open: close both
-        layouts = (self.picker.layout, self.layout)
-        self.picker.close()
-        super().close()
-        for layout in layouts:
-            layout.close()
+        self._close_widgets()
 
     @property
     def df(self) -> pd.DataFrame:

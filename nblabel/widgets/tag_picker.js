@@ -1,20 +1,10 @@
 // nblabel tag picker: item view, tag chips, type-to-filter completion, suggestions, keys.
 // Renders synced state only; every user intent is sent to Python (model.send) where the
 // session decides. Text is set with textContent, never parsed as HTML: markup shows as text.
+// keyName and actionFor come from _keys.js, which Python puts before this file
+// (nblabel/widgets/_protocol.py); messages are {type: ...} as documented there.
 
 const norm = (s) => s.trim().toLowerCase().replace(/[\s_]+/g, "-").replace(/-{2,}/g, "-");
-
-function keyName(e) {
-  let k = e.key;
-  if (["Control", "Shift", "Alt", "Meta"].includes(k)) return null;
-  if (k.length === 1) k = k.toLowerCase();
-  if (k === " ") k = "Space";
-  const mods = [];
-  if (e.ctrlKey || e.metaKey) mods.push("Ctrl");
-  if (e.altKey) mods.push("Alt");
-  if (e.shiftKey && (k.length > 1 || /[a-z]/.test(k))) mods.push("Shift");
-  return [...mods, k].join("+");
-}
 
 function el(tag, cls, text) {
   const n = document.createElement(tag);
@@ -172,8 +162,7 @@ function render({ model, el: root }) {
       else if (name === "Escape") { e.preventDefault(); input.value = ""; drawList(); }
       return;
     }
-    const keymap = model.get("keymap");
-    const action = Object.prototype.hasOwnProperty.call(keymap, name) ? keymap[name] : null;
+    const action = actionFor(model.get("keymap"), name);
     const number = action && action.startsWith("pick:") ? Number(action.slice(5)) : 0;
     if (number > model.get("suggestions").length) {
       // no suggestion with that number: the digit starts a tag ("3d")
@@ -201,21 +190,20 @@ function render({ model, el: root }) {
     hint.textContent = model.get("hint");
   }
 
-  model.on("change:text", drawItem);
-  model.on("change:image", drawItem);
-  model.on("change:chips", drawChips);
-  model.on("change:suggestions", drawSuggestions);
-  model.on("change:choices", drawList);
-  model.on("change:hint", drawHint);
-  model.on("msg:custom", (msg) => {
-    if (msg.type === "focus") input.focus();
-  });
+  const onMessage = (msg) => { if (msg && msg.type === "focus") input.focus(); };
+  const listeners = [["change:text", drawItem], ["change:image", drawItem],
+    ["change:chips", drawChips], ["change:suggestions", drawSuggestions],
+    ["change:choices", drawList], ["change:hint", drawHint], ["msg:custom", onMessage]];
+  for (const [event, fn] of listeners) model.on(event, fn);
   drawItem();
   drawChips();
   drawSuggestions();
   drawHint();
   list.style.display = "none";
-  return () => { if (imgUrl) URL.revokeObjectURL(imgUrl); };
+  return () => {
+    if (imgUrl) URL.revokeObjectURL(imgUrl);
+    for (const [event, fn] of listeners) model.off(event, fn);
+  };
 }
 
 export default { render };

@@ -3,54 +3,24 @@ chips, a type-to-filter completion box and numbered suggestions, and reports int
 
 It holds no labeling logic: it renders JSON-safe state set from Python and sends every user
 intent (``add``, ``remove``, ``accept`` a suggestion, a bound ``key``) back as a custom
-message, which :class:`~nblabel.widgets.tags.TagLabeler` turns into session calls.
+message (:mod:`nblabel.widgets._protocol`), which :class:`~nblabel.widgets.tags.TagLabeler`
+turns into session calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import anywidget
 import traitlets as t
 
-__all__ = ["TagPicker", "key_name"]
+from nblabel.widgets._protocol import ProtocolWidget, compose_esm, key_name
+
+__all__ = ["TagPicker", "key_name"]  # key_name: re-exported from _protocol
 
 _HERE = Path(__file__).parent
-_MODIFIERS = ("Ctrl", "Alt", "Shift")
 
 
-def key_name(key: str) -> str:
-    """Canonical spelling of a key chord, as the browser side reports it.
-
-    ``"ctrl+Z"`` -> ``"Ctrl+z"``, ``"shift+ctrl+z"`` -> ``"Ctrl+Shift+z"``,
-    ``"enter"`` -> ``"Enter"``. Single characters are lower case; modifiers come in the
-    order Ctrl, Alt, Shift (Cmd/Meta count as Ctrl).
-    """
-    parts = str(key).split("+") if key != "+" else ["+"]
-    if parts[-1] == "" and len(parts) > 1:  # "Ctrl++": the key is "+"
-        parts = [*parts[:-2], "+"]
-    *mods, base = parts
-    canon = set()
-    for m in mods:
-        m = m.strip().capitalize()
-        m = {"Control": "Ctrl", "Cmd": "Ctrl", "Meta": "Ctrl", "Option": "Alt"}.get(m, m)
-        if m not in _MODIFIERS:
-            raise ValueError(f"unknown modifier {m!r} in key {key!r}; use Ctrl, Alt or Shift")
-        canon.add(m)
-    if len(base) == 1:
-        base = base.lower()
-    elif base.lower() in ("enter", "escape", "tab", "backspace", "delete", "space", "home", "end"):
-        base = base.capitalize()
-    elif base.lower().startswith("arrow"):
-        base = "Arrow" + base[5:].capitalize()
-    elif base.lower().startswith("page"):
-        base = "Page" + base[4:].capitalize()
-    return "+".join([*(m for m in _MODIFIERS if m in canon), base])
-
-
-class TagPicker(anywidget.AnyWidget):
+class TagPicker(ProtocolWidget):
     """Item view + tag chips + completion + suggestions (see ``tag_picker.js``).
 
     Traits (all synced, JSON-safe)
@@ -67,11 +37,11 @@ class TagPicker(anywidget.AnyWidget):
     choices : list of [tag, [aliases]]
         What the completion box filters.
     keymap : dict
-        Key chord -> action name; bound keys are sent to Python, all keys are swallowed
-        while the picker has focus.
+        Action -> [key names] (:mod:`nblabel.widgets._protocol`); bound keys are sent to
+        Python as ``key`` messages, all keys are swallowed while the picker has focus.
     """
 
-    _esm = _HERE / "tag_picker.js"
+    _esm = compose_esm("tag_picker.js")
     _css = _HERE / "tag_picker.css"
 
     text = t.Unicode("").tag(sync=True)
@@ -88,21 +58,6 @@ class TagPicker(anywidget.AnyWidget):
     keymap = t.Dict().tag(sync=True)
     placeholder = t.Unicode("type a tag, Enter to add").tag(sync=True)
     hint = t.Unicode("").tag(sync=True)
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._handlers: list[Callable[[dict[str, Any]], None]] = []
-        self.on_msg(self._receive)
-
-    def on_intent(self, handler: Callable[[dict[str, Any]], None]) -> None:
-        """Call ``handler(message)`` for each intent the browser sends."""
-        self._handlers.append(handler)
-
-    def _receive(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict) or "type" not in content:
-            return
-        for h in list(self._handlers):
-            h(content)
 
     def focus(self) -> None:
         """Ask the browser to put the keyboard focus in the tag box."""

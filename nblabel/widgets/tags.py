@@ -34,6 +34,12 @@ from nblabel.widgets.labeler import DEFAULT_KEYMAP, Labeler, make_trainer
 __all__ = ["DEFAULT_KEYMAP", "ClassLabeler", "TagLabeler"]
 
 
+def _queue_order(order: str) -> str:
+    """The session's own order: an uncertainty order starts sequential (the trainer
+    reorders the queue after each retrain)."""
+    return order if order in ("sequential", "random") else "sequential"
+
+
 class TagLabeler(Labeler):
     """Tag rows of a DataFrame (text or images) with one or many tags.
 
@@ -66,7 +72,9 @@ class TagLabeler(Labeler):
     store, annotator, column, random_state, root
         Passed to :class:`~nblabel.session.TagSession`.
     keymap : dict, optional
-        Key chord -> action overrides (``{"Ctrl+s": "skip", "Enter": None}``).
+        ``{action: key or [keys]}`` overrides (``{"skip": "Ctrl+s", "submit": []}``); the
+        earlier ``{key: action or None}`` form (``{"Ctrl+s": "skip", "Enter": None}``) adds
+        or unbinds single keys.
     """
 
     session: TagSession
@@ -89,34 +97,16 @@ class TagLabeler(Labeler):
         column: str | None = None,
         random_state: int | None = None,
         root: str | Path | None = None,
-        keymap: Mapping[str, str | None] | None = None,
+        keymap: Mapping[str, Any] | None = None,
         **options: Any,
     ) -> None:
-        session = TagSession(
-            df,
-            tags=tags,
-            text=text,
-            image=image,
-            prefill=prefill,
-            allow_new=allow_new,
-            store=store,
-            annotator=annotator,
-            column=column,
-            random_state=random_state,
-            root=root,
-            order=order if order in ("sequential", "random") else "sequential",
-        )
+        where = {"text": text, "image": image, "store": store, "annotator": annotator,
+                 "column": column, "root": root}
+        session = TagSession(df, tags=tags, prefill=prefill, allow_new=allow_new,
+                             random_state=random_state, order=_queue_order(order), **where)
         self._owns_session = True
-        self._init(
-            session,
-            multi=multi,
-            model=model,
-            order=order,
-            retrain_every=retrain_every,
-            random_state=random_state,
-            keymap=keymap,
-            **options,
-        )
+        self._init(session, multi=multi, model=model, order=order, retrain_every=retrain_every,
+                   random_state=random_state, keymap=keymap, **options)
 
     @classmethod
     def from_session(cls, session: TagSession, *, multi: bool = True, **options: Any) -> TagLabeler:
@@ -295,33 +285,18 @@ class ClassLabeler(Labeler):
         column: str | None = None,
         random_state: int | None = None,
         root: str | Path | None = None,
-        keymap: Mapping[str, str | None] | None = None,
+        keymap: Mapping[str, Any] | None = None,
         advance_on_pick: bool = True,
         **options: Any,
     ) -> None:
-        session = ClassSession(
-            df,
-            classes=classes,
-            text=text,
-            image=image,
-            store=store,
-            annotator=annotator,
-            column=column,
-            random_state=random_state,
-            root=root,
-            order=order if order in ("sequential", "random") else "sequential",
-        )
+        where = {"text": text, "image": image, "store": store, "annotator": annotator,
+                 "column": column, "root": root}
+        session = ClassSession(df, classes=classes, random_state=random_state,
+                               order=_queue_order(order), **where)
         self._owns_session = True
-        self._init(
-            session,
-            model=model,
-            order=order,
-            retrain_every=retrain_every,
-            random_state=random_state,
-            keymap=keymap,
-            advance_on_pick=advance_on_pick,
-            **options,
-        )
+        self._init(session, model=model, order=order, retrain_every=retrain_every,
+                   random_state=random_state, keymap=keymap, advance_on_pick=advance_on_pick,
+                   **options)
 
     @classmethod
     def from_session(cls, session: ClassSession, **options: Any) -> ClassLabeler:

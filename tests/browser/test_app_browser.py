@@ -9,7 +9,6 @@ autouse fixture ``no_survivors`` fails a test that leaves one of them running (a
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import signal
 import subprocess
@@ -23,9 +22,11 @@ import psutil
 import pytest
 from playwright.sync_api import expect
 
+from nblabel.bench import _browser as harness
+from nblabel.bench._browser import wait_for
 from nblabel.datasets import food_sample
 from nblabel.session import BoxSession
-from nblabel.widgets.geometry import fit_view, image_to_canvas
+from tests.browser.test_boxes_browser import to_page
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -36,33 +37,6 @@ DRAWN = (530, 284, 619, 372)  # image pixels: the coin of apple002S_1
 ANNOTATOR = "app-browser-test"
 TAG_ENV = "NBLABEL_TEST_PROCESS_TAG"  # inherited by Voila and its kernels
 TAG = f"app-browser-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-
-
-def _fixtures_module():
-    # tests/browser/conftest.py holds the server helpers; load it under a private name
-    spec = importlib.util.spec_from_file_location("_nblabel_browser_conftest",
-                                                  HERE / "conftest.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-fx = _fixtures_module()
-
-
-def to_page(canvas, x: float, y: float, size=(640, 480)) -> tuple[float, float]:
-    box = canvas.bounding_box()
-    cx, cy = image_to_canvas(x, y, fit_view(size[0], size[1], W, H))
-    return box["x"] + cx * box["width"] / W, box["y"] + cy * box["height"] / H
-
-
-def wait_for(fn, timeout=20.0):
-    deadline = time.time() + timeout
-    while True:
-        value = fn()
-        if value or time.time() > deadline:
-            return value
-        time.sleep(0.25)
 
 
 def tagged() -> list[psutil.Process]:
@@ -101,8 +75,8 @@ class App:
 @contextlib.contextmanager
 def serve_app(tmp_path: Path, store: Path, annotator: str | None) -> Iterator[App]:
     """``nblabel app notebooks/app.ipynb --store STORE`` on a free port."""
-    port = fx.free_port()
-    env = fx.server_env(tmp_path)
+    port = harness.free_port()
+    env = harness.server_env(tmp_path)
     env[TAG_ENV] = TAG
     env.pop("NBLABEL_ANNOTATOR", None)
     if annotator:
@@ -112,7 +86,7 @@ def serve_app(tmp_path: Path, store: Path, annotator: str | None) -> Iterator[Ap
            "--no-browser", "--store", str(store), "--", "--Voila.port_retries=0"]
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
-        fx.TIMINGS["nblabel app start"] = fx.wait_port(port, proc)
+        harness.TIMINGS["nblabel app start"] = harness.wait_port(port, proc)
         yield App(port, proc)
     finally:
         proc.terminate()  # SIGTERM: nblabel app stops Voila and its kernels, then exits
@@ -131,7 +105,7 @@ def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
         page.goto(f"http://127.0.0.1:{port}/")
         canvas = page.locator(".nbl-canvas")
         canvas.wait_for()
-        fx.TIMINGS["nblabel app page to canvas"] = time.time() - t0
+        harness.TIMINGS["nblabel app page to canvas"] = time.time() - t0
         # the annotator sees instructions and the labeler, not the code
         expect(page.get_by_role("heading", name="Label the food photos")).to_be_visible()
         expect(canvas).to_be_visible()
@@ -170,7 +144,7 @@ def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
             labels = s.labels
             return (labels, s.current.key) if len(labels) == 1 else None
 
-    got = wait_for(reopened)
+    got = wait_for(reopened, timeout=20.0)
     assert got, f"the store {store} did not get the label"
     labels, current = got
     (row,) = labels.to_dict("records")

@@ -4,11 +4,11 @@ then the labels checked in the kernel (JupyterLab) or in the SQLite store (Voila
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from playwright.sync_api import expect
 
+from nblabel.bench._browser import wait_for
 from nblabel.datasets import food_sample
 from nblabel.session import BoxSession
 from nblabel.widgets.geometry import fit_view, image_to_canvas
@@ -70,15 +70,6 @@ def interact(page, canvas, shot=None):
     # keys JupyterLab binds in command mode (d d: delete cell, m: markdown) must not fire
     for k in ["d", "d", "m"]:
         page.keyboard.press(k)
-
-
-def wait_for(fn, timeout=15.0):
-    deadline = time.time() + timeout
-    while True:
-        value = fn()
-        if value or time.time() > deadline:
-            return value
-        time.sleep(0.2)
 
 
 def close(a, b, tol=TOL):

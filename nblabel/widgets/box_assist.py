@@ -1,0 +1,54 @@
+"""The box labeler's link to its :class:`~nblabel.assist.boxes.BoxAssistant`: starting it,
+its status line under the canvas and its errors in the message area."""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+from typing import Any
+
+from nblabel.errors import InputError
+
+__all__ = ["AssistantMixin"]
+
+
+def _has_torch() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+class AssistantMixin:
+    """Methods of :class:`~nblabel.widgets.boxes.BoxLabeler` that bind its assistant (the
+    labeler has ``session``, ``controls`` and the ``status`` HTML widget)."""
+
+    session: Any
+    controls: Any
+    status: Any
+
+    def _start_assistant(self, assist: Any) -> Any:
+        from nblabel.assist.boxes import BoxAssistant
+
+        s = self.session
+        if assist is None:
+            assist = s.group_column is not None or _has_torch()
+        if assist is False:
+            return None
+        assistant = BoxAssistant() if assist is True else assist
+        if not isinstance(assistant, BoxAssistant):
+            raise InputError(f"assist= takes True, False or a BoxAssistant, got {assist!r}")
+        assistant.on_update(self._on_assist)
+        if assistant.session is None:
+            assistant.attach(s)
+        elif assistant.session is not s:
+            raise InputError("this BoxAssistant is attached to another session")
+        self._show_status(assistant.status)
+        return assistant
+
+    def _on_assist(self, event: str, info: dict[str, Any]) -> None:
+        """From the assistant's threads: its status line, and its errors in the messages."""
+        self._show_status(str(info.get("status", "")))
+        if event == "error":
+            self.controls.show_error(str(info.get("error", "assistant error")))
+
+    def _show_status(self, text: str) -> None:
+        self.status.value = (f'<span class="nblabel-assist">assistant: {html.escape(text)}'
+                             "</span>" if text else "")
