@@ -1,0 +1,123 @@
+"""Class balance: per class (or tag) how many labels there are, how many suggestions wait,
+and how often the model's suggestions of that class were accepted -- where more samples
+are needed and where the model is weakest.
+
+Counted from the session's replayed event log: current labels (a box of class ``c`` counts
+once per box, a tag or class once per item), pending suggestions, and every accept (a
+label event that refers to a suggestion) or reject event of a suggestion that contained
+the class. ``accuracy`` is accepted / (accepted + rejected); ``NaN`` before any decision.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["class_balance", "plot_class_balance"]
+
+COLUMNS = ["labels", "items", "pending", "accepted", "rejected", "accuracy", "share"]
+
+
+def _classes(session: Any, payload: Any) -> list[str]:
+    """The class of each label in a stored payload (boxes: one per box)."""
+    if payload is None:
+        return []
+    if session.kind == "boxes":
+        return [str(b["label"]) for b in payload]
+    if session.kind == "tags":
+        return [str(t) for t in payload]
+    return [str(payload)]
+
+
+def _names(session: Any) -> list[str]:
+    if session.kind == "tags":
+        return list(session.tag_names)
+    return list(session.classes)
+
+
+def class_balance(session: Any) -> pd.DataFrame:
+    """A DataFrame indexed by class (or tag) with the columns
+
+    ``labels``
+        labels of the class (boxes count one each);
+    ``items``
+        items with at least one label of the class;
+    ``pending``
+        pending suggestions that contain the class;
+    ``accepted``, ``rejected``
+        decisions on suggestions that contained it;
+    ``accuracy``
+        accepted / (accepted + rejected), ``NaN`` with no decision yet;
+    ``share``
+        the class's share of all labels.
+
+    Classes are in the session's order; classes found only in the store come after.
+    """
+    lg = session.log
+    labels: Counter[str] = Counter()
+    items: Counter[str] = Counter()
+    for ev in lg.labeled_items().values():
+        found = _classes(session, ev.payload)
+        labels.update(found)
+        items.update(set(found))
+    pending: Counter[str] = Counter()
+    for box in lg.pending.values():
+        for p in box.values():
+            pending.update(set(_classes(session, p.event.payload.get("value"))))
+    accepted: Counter[str] = Counter()
+    rejected: Counter[str] = Counter()
+    for ev in list(lg.by_id.values()):
+        if ev.ref is None or ev.action not in ("label", "reject"):
+            continue
+        sug = lg.by_id.get(ev.ref)
+        if sug is None or sug.action != "suggest":
+            continue
+        got = set(_classes(session, sug.payload.get("value")))
+        (accepted if ev.action == "label" else rejected).update(got)
+    names = _names(session)
+    extra: Iterable[str] = sorted((set(labels) | set(pending)) - set(names))
+    index = [*names, *extra]
+    df = pd.DataFrame(index=pd.Index(index, name="class"))
+    df["labels"] = [labels[c] for c in index]
+    df["items"] = [items[c] for c in index]
+    df["pending"] = [pending[c] for c in index]
+    df["accepted"] = [accepted[c] for c in index]
+    df["rejected"] = [rejected[c] for c in index]
+    decided = df["accepted"] + df["rejected"]
+    df["accuracy"] = np.where(decided > 0, df["accepted"] / decided.where(decided > 0, 1),
+                              np.nan)
+    total = int(df["labels"].sum())
+    df["share"] = df["labels"] / total if total else 0.0
+    return df[COLUMNS]
+
+
+def plot_class_balance(balance: pd.DataFrame, ax: Any = None) -> Any:
+    """Horizontal bars: labels and pending suggestions per class, with the acceptance rate
+    of the class's suggestions written beside each bar.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(6, 0.4 * len(balance) + 1.2))
+    y = np.arange(len(balance))
+    ax.barh(y, balance["labels"], color="#4c72b0", label="labels")
+    ax.barh(y, balance["pending"], left=balance["labels"], color="#dd8452", alpha=0.6,
+            label="pending suggestions")
+    for i, (n, p, acc) in enumerate(zip(balance["labels"], balance["pending"],
+                                        balance["accuracy"])):
+        text = "no decisions" if np.isnan(acc) else f"{acc:.0%} accepted"
+        ax.text(n + p, i, f"  {text}", va="center", fontsize=8)
+    ax.set_yticks(y, [str(c) for c in balance.index])
+    ax.invert_yaxis()
+    ax.set_xlabel("count")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.margins(x=0.3)
+    return ax
