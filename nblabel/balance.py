@@ -2,10 +2,10 @@
 and how often the model's suggestions of that class were accepted -- where more samples
 are needed and where the model is weakest.
 
-Counted from the session's replayed event log: current labels (a box of class ``c`` counts
-once per box, a tag or class once per item), pending suggestions, and every accept (a
-label event that refers to a suggestion) or reject event of a suggestion that contained
-the class. ``accuracy`` is accepted / (accepted + rejected); ``NaN`` before any decision.
+Counted from the session's event log: current labels (a box of class ``c`` counts once per
+box, a tag or class once per item), pending suggestions, and every accept (a label event
+that refers to a suggestion) or reject of a suggestion that contained the class and was
+not undone. ``accuracy`` is accepted / (accepted + rejected); ``NaN`` before any decision.
 """
 
 from __future__ import annotations
@@ -39,6 +39,23 @@ def _names(session: Any) -> list[str]:
     return list(session.classes)
 
 
+def _decisions(session: Any) -> list[tuple[str, set[str]]]:
+    """Accept and reject events on suggestions that are in effect (an undone decision no
+    longer counts, a redone one again), with the classes of the suggestion."""
+    lg = session.log
+    found: dict[int, tuple[str, set[str]]] = {}
+    active: dict[int, bool] = {}
+    for ev in session.store.events(session.task):
+        if ev.action in ("label", "reject") and ev.ref is not None:
+            sug = lg.by_id.get(ev.ref)
+            if sug is not None and sug.action == "suggest":
+                found[int(ev.id)] = (ev.action, set(_classes(session, sug.payload.get("value"))))
+                active[int(ev.id)] = True
+        elif ev.action in ("undo", "redo") and ev.ref in found:
+            active[int(ev.ref)] = ev.action == "redo"
+    return [found[i] for i, on in active.items() if on]
+
+
 def class_balance(session: Any) -> pd.DataFrame:
     """A DataFrame indexed by class (or tag) with the columns
 
@@ -70,14 +87,8 @@ def class_balance(session: Any) -> pd.DataFrame:
             pending.update(set(_classes(session, p.event.payload.get("value"))))
     accepted: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
-    for ev in list(lg.by_id.values()):
-        if ev.ref is None or ev.action not in ("label", "reject"):
-            continue
-        sug = lg.by_id.get(ev.ref)
-        if sug is None or sug.action != "suggest":
-            continue
-        got = set(_classes(session, sug.payload.get("value")))
-        (accepted if ev.action == "label" else rejected).update(got)
+    for action, got in _decisions(session):
+        (accepted if action == "label" else rejected).update(got)
     names = _names(session)
     extra: Iterable[str] = sorted((set(labels) | set(pending)) - set(names))
     index = [*names, *extra]
