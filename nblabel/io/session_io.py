@@ -85,7 +85,29 @@ def _unique_names(session: Any, positions: list[int], *, stem: bool) -> dict[int
 
 def export_session(session: Any, path: str | os.PathLike, format: str = "coco", *,
                    include: str | None = None, url_prefix: str = "") -> Path:
-    """Write a session's labels to ``path`` (see :meth:`LabelSession.export`)."""
+    """Write a session's labels to ``path`` (what :meth:`LabelSession.export` runs).
+
+    Parameters
+    ----------
+    session : LabelSession
+        A box, tag or class session (formats per kind: :data:`FORMATS`).
+    path : path-like
+        A ``.json`` file (COCO, Label Studio), a ``.csv``/``.jsonl`` file, or a directory
+        (VOC: one XML per image; YOLO: ``labels/*.txt``, ``classes.txt``, ``data.yaml``).
+    format : str
+        ``"coco"``, ``"voc"``, ``"yolo"``, ``"label-studio"``, ``"csv"`` or ``"jsonl"``.
+    include : {"labeled", "all"}, optional
+        Rows written: labeled ones (default; "no boxes" is a label too), or all rows
+        (the default for Label Studio, where unlabeled rows are tasks to do).
+    url_prefix : str
+        Prepended to image paths in Label Studio tasks (e.g. ``"/data/local-files/?d="``).
+
+    Returns
+    -------
+    pathlib.Path
+        What was written. Images are named by their path as the DataFrame gives it (VOC
+        and YOLO: by file stem; two rows with one stem are refused, naming both).
+    """
     fmt = _check_format(session, format)
     if include is None:
         include = "all" if fmt == "label-studio" else "labeled"
@@ -310,7 +332,43 @@ def import_into_session(session: Any, path: str | os.PathLike, format: str = "co
                         as_: str = "suggestions", source: str = "import",
                         score: float | None = None, overwrite: bool = False,
                         classes: list[str] | None = None) -> ImportReport:
-    """Read a label file into a session (see :meth:`LabelSession.import_labels`)."""
+    """Read a label file into a session (what :meth:`LabelSession.import_labels` runs).
+
+    Parameters
+    ----------
+    session : LabelSession
+    path : path-like
+        A file, or a directory for VOC (``*.xml``) and YOLO (``labels/*.txt`` or ``*.txt``,
+        classes from ``classes.txt``, else ``classes=``, else the session's classes).
+    format : str
+        As :func:`export_session`.
+    as_ : {"suggestions", "labels"}
+        Suggestions to review (Label Studio: the best-scored prediction of a task, else
+        its latest annotation), or labels (Label Studio: the latest annotation).
+    source : str
+        The events' source, one of :data:`nblabel.shapes.SOURCES` (``"human"`` only for
+        labels).
+    score : float, optional
+        The suggestions' score; by default the file's (a Label Studio prediction's score,
+        else the lowest box score).
+    overwrite : bool
+        Importing labels replaces labels already there (default: they are kept and listed
+        in :attr:`ImportReport.kept`).
+    classes : list of str, optional
+        YOLO class names by id when the directory has no ``classes.txt``.
+
+    Returns
+    -------
+    ImportReport
+
+    Raises
+    ------
+    FormatError
+        The file is malformed (the message names the file and line); nothing is written.
+    InputError
+        A value the session refuses (an unknown class, a box outside the image), named
+        with its place in the file; nothing is written.
+    """
     fmt = _check_format(session, format)
     if as_ not in ("suggestions", "labels"):
         raise InputError(f"as_ must be 'suggestions' or 'labels', got {as_!r}")
