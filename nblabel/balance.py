@@ -129,6 +129,8 @@ def plot_class_balance(balance: pd.DataFrame, ax: Any = None) -> Any:
     ax.set_yticks(y, [str(c) for c in balance.index])
     ax.invert_yaxis()
     ax.set_xlabel("count")
-    ax.legend(loc="lower right", fontsize=8)
-    ax.margins(x=0.3)
+    longest = float((balance["labels"] + balance["pending"]).max()) if len(balance) else 0.0
+    ax.set_xlim(0, max(longest, 1.0) * 1.45)  # room for the acceptance notes
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, fontsize=8,
+              frameon=False)
     return ax
