@@ -305,3 +305,14 @@ def test_malformed_label_studio_names_file_task_and_line(tmp_path):
     s = _box_session(tmp_path)
     with pytest.raises(FormatError, match=r"bad\.json, task #0 \(id 7\), line 3"):
         s.import_labels(p, format="label-studio")
+
+
+def test_rows_appended_before_an_import_are_matched(tmp_path):
+    s = _labeled_box_session(tmp_path)
+    out = s.export(tmp_path / "c.json", format="coco")
+    df = image_frame(tmp_path, n=5).iloc[:2].copy()
+    back = BoxSession(df, image="path", classes=CLASSES)
+    df.loc["a2"] = [str(tmp_path / "im2.png"), None]  # appended, no action since
+    report = back.import_labels(out, format="coco", as_="labels")
+    assert report.matched[str(tmp_path / "im2.png")] == "a2"
+    assert len(df.loc["a2", "boxes"]) == 1 and report.unmatched == [str(tmp_path / "im3.png")]

@@ -109,6 +109,7 @@ def export_session(session: Any, path: str | os.PathLike, format: str = "coco", 
         and YOLO: by file stem; two rows with one stem are refused, naming both).
     """
     fmt = _check_format(session, format)
+    session._follow_rows()  # rows appended to the DataFrame since the last action
     if include is None:
         include = "all" if fmt == "label-studio" else "labeled"
     if include not in ("labeled", "all"):
@@ -375,6 +376,7 @@ def import_into_session(session: Any, path: str | os.PathLike, format: str = "co
     if source not in SOURCES or (as_ == "suggestions" and source == "human"):
         allowed = [s for s in SOURCES if as_ == "labels" or s != "human"]
         raise InputError(f"source must be one of {allowed}, got {source!r}")
+    session._follow_rows()  # rows appended to the DataFrame since the last action
     p = Path(path)
     report = ImportReport(p, fmt, as_, source, _session=session)
     entries = _read_entries(session, p, fmt, as_, classes)
