@@ -23,7 +23,7 @@ def box_rows_changed(a: Any) -> None:
         a.cancel()
         with a._lock:
             for name in ("_tracked", "_predicted", "_posted", "_scores", "_shown",
-                         "_mirrored_boxes", "_doubts"):  # keyed by position
+                         "_second_look_boxes", "_doubts"):  # keyed by position
                 getattr(a, name, {}).clear()
             a._cache.clear()
     with a._lock:
