@@ -158,3 +158,34 @@ def test_the_box_assistant_predicts_new_rows():
         assert set(added) <= set(order)
     finally:
         a.close()
+
+
+@pytest.mark.filterwarnings("ignore:The inplace keyword")
+def test_the_box_assistant_follows_removed_rows():
+    images, truth = food_sample()
+    boxes = {k: tuple(Box(r.label, r.x0, r.y0, r.x1, r.y1) for r in g.itertuples())
+             for k, g in truth.groupby("id")}
+    df = images.copy()
+    s = BoxSession(df, image="path", classes=["apple", "banana", "bread", "egg", "coin"],
+                   group="group")
+    a = BoxAssistant(model=SklearnBoxModel(Ridge(alpha=1.0), label="apple", score=0.6),
+                     tracker=None, first_fit=6, explore=0.0, refine=False,
+                     item_class="food").attach(s)
+    try:
+        labeled = []
+        for _ in range(6):
+            labeled.append(s.current.key)
+            s.set_boxes([b for b in boxes[s.current.key] if b.label != "coin"])
+            s.next()
+        assert a.wait(120) and a.model_version == 6
+        gone = [k for k in df.index if k not in labeled][:15]
+        df.drop(index=gone, inplace=True)
+        s.next()
+        assert a.wait(120) and not a.errors
+        assert len(s.items) == 45 and all(s.is_labeled(k) for k in labeled)
+        for k in s.items.keys:  # every open row still has the model's suggestion
+            if not s.is_labeled(k):
+                (sug,) = s.suggestions(k)
+                assert sug.source == "model" and sug.value[0].label == df.loc[k, "food"]
+    finally:
+        a.close()
