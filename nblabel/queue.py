@@ -98,3 +98,29 @@ class Queue:
                     return int(order[i + hits[0]])
                 i = j
         return None
+
+    # -- rows added or removed while a session runs -------------------------------------
+    def remap(self, new_positions: np.ndarray, n: int) -> None:
+        """Follow a change of the rows: ``new_positions[i]`` is where old position ``i``
+        went (-1: removed). Surviving items keep their order; new items (positions no old
+        one maps to) join at the end in row order. The swap is atomic, in place (holders of
+        this queue see the change)."""
+        mapped = np.asarray(new_positions, dtype=np.int64)
+        with self._lock:
+            current = self._order
+        kept = mapped[current]
+        kept = kept[kept >= 0]
+        fresh = np.ones(int(n), dtype=bool)
+        fresh[kept] = False
+        perm = np.concatenate([kept, np.flatnonzero(fresh)]).astype(np.int64)
+        priority = None
+        if self.priority is not None:
+            priority = np.full(int(n), np.nan)
+            ok = mapped >= 0
+            priority[mapped[ok]] = self.priority[: mapped.size][ok]
+        rank = np.empty(int(n), dtype=np.int64)
+        rank[perm] = np.arange(int(n), dtype=np.int64)
+        with self._lock:
+            self.n = int(n)
+            self._order, self._rank = perm, rank
+        self.priority = priority

@@ -262,6 +262,7 @@ class LabelSession:
         return None if self._position is None else self.items[self._position]
 
     def _key(self, key: Any | None) -> str:
+        self._follow_rows()  # rows appended to / dropped from the DataFrame meanwhile
         if key is None:
             if self._position is None:
                 raise InputError("no current item: the DataFrame is empty")
@@ -285,6 +286,7 @@ class LabelSession:
 
     def next(self) -> Item | None:
         """Go to the next unlabeled item in queue order (skipped items come last)."""
+        self._follow_rows()
         if self.assignment is not None:
             return self._move(self.assignment.next_position(self))
         pos = self.queue.next_open(self._position, self._done | self._skipped)
@@ -435,6 +437,7 @@ class LabelSession:
         )
         self._index_ref = self.df.index
         self._col_pos = self._ensure_column()
+        self._rows_changed(old)
 
     # -- undo / redo ------------------------------------------------------------------------
     def undo(self) -> str | None:
@@ -571,6 +574,72 @@ class LabelSession:
 
     def _tidy_columns(self) -> list[str]:
         return ["item", "label", "annotator", "source", "time"]
+
+    # -- import/export, rows mid-session, class balance (nblabel.io.session_io,
+    #    nblabel.session_rows, nblabel.balance): thin delegates, logic lives there ---------
+    def export(self, path: str | Path, format: str = "coco", **options: Any) -> Path:
+        """Write the labels to a file: ``"coco"`` (JSON), ``"voc"`` (a directory of XML),
+        ``"yolo"`` (a directory: ``labels/*.txt``, ``classes.txt``, ``data.yaml``),
+        ``"label-studio"`` (JSON tasks: labels as annotations, pending suggestions as
+        predictions with their score), ``"csv"`` or ``"jsonl"``. Boxes are in pixels of
+        the EXIF-rotated image. See :func:`nblabel.io.session_io.export_session`
+        (``include="labeled" | "all"``, ``url_prefix=`` for Label Studio image URLs)."""
+        from nblabel.io.session_io import export_session
+
+        return export_session(self, path, format, **options)
+
+    def import_labels(self, path: str | Path, format: str = "coco", *,
+                      as_: str = "suggestions", source: str = "import", **options: Any) -> Any:
+        """Read labels from a file (formats as :meth:`export`) as suggestions to review
+        (default) or as labels, matching rows by path, then file name. Each value is one
+        undoable store event of ``source``; a bad file raises a ``FormatError`` naming the
+        file and line and changes nothing. Returns an
+        :class:`~nblabel.io.session_io.ImportReport` (matched, ``unmatched`` names,
+        ``undo()``). See :func:`nblabel.io.session_io.import_into_session`."""
+        from nblabel.io.session_io import import_into_session
+
+        return import_into_session(self, path, format, as_=as_, source=source, **options)
+
+    def add_items(self, rows: pd.DataFrame) -> list[str]:
+        """Append rows to the DataFrame (in place) and to the queue, without a restart;
+        labels the store has for them show at once, an attached assistant scores them.
+        Rows appended to the DataFrame directly are picked up the same way."""
+        from nblabel.session_rows import append_rows
+
+        with self._lock:
+            added = append_rows(self, rows)
+            self._follow_rows()
+        return added
+
+    def class_balance(self) -> pd.DataFrame:
+        """Per class (or tag): labels, pending suggestions, accepted/rejected suggestions
+        and the acceptance rate; see :func:`nblabel.balance.class_balance`."""
+        from nblabel.balance import class_balance
+
+        return class_balance(self)
+
+    def plot_class_balance(self, ax: Any = None) -> Any:
+        """A bar chart of :meth:`class_balance` (matplotlib)."""
+        from nblabel.balance import plot_class_balance
+
+        return plot_class_balance(self.class_balance(), ax=ax)
+
+    def _follow_rows(self) -> None:
+        if self.df.index is not self._index_ref:
+            with self._lock:
+                if self.df.index is not self._index_ref:
+                    self._reindex()
+
+    def _rows_changed(self, old: ItemSet) -> None:
+        from nblabel.session_rows import follow_rows
+
+        pos = self._position
+        before = None if pos is None or pos >= len(old) else str(old.keys[pos])
+        self.row_change = follow_rows(self, old)
+        self._notify("items", "")
+        if self.current is not None and self.current.key != before:  # its row left
+            self._notify("position", self.current.key)
+    # -- end of import/export, rows mid-session, class balance ---------------------------
 
     def __repr__(self) -> str:
         p = self.progress

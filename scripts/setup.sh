@@ -48,4 +48,19 @@ if [ "$what" = "test" ]; then
     apt_install postgresql
   fi
 fi
+if [ "$what" = "test" ]; then
+  # independent readers used as test oracles (supervision, label-studio-sdk) need their own
+  # OpenCV wheel and an older numpy: a venv of their own, never nblabel's .venv
+  ostamp=".venv-oracle/.installed"
+  ohash=$(sha256sum tests/oracles/requirements.txt | cut -c1-16)
+  if [ ! -f "$ostamp" ] || [ "$(cat "$ostamp")" != "$ohash" ]; then
+    echo "== building .venv-oracle (test oracles: supervision, label-studio-sdk)"
+    if "$PY" -m venv .venv-oracle && .venv-oracle/bin/python -m pip install -q \
+        -r tests/oracles/requirements.txt; then
+      echo "$ohash" > "$ostamp"
+    else
+      echo "!! .venv-oracle could not be built: tests/test_io_oracles.py will skip" >&2
+    fi
+  fi
+fi
 echo "== set-up done ($what)"

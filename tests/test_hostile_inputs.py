@@ -10,6 +10,7 @@ import shutil
 import sqlite3
 import struct
 import zlib
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +28,11 @@ from nblabel.errors import (
     UnknownClassError,
 )
 from nblabel.io import FormatError, read_coco, read_voc, read_yolo, read_yolo_classes
+from nblabel.io.labelstudio import read_label_studio
+from nblabel.io.tables import read_csv_labels, read_jsonl_labels
 from nblabel.log import LabelLog
 from nblabel.session import BoxSession, ClassSession, TagSession
+from nblabel.shapes import Box
 from nblabel.store import SCHEMA_VERSION, Store
 
 SQL = "x'); DROP TABLE nblabel_events; --"
@@ -415,6 +419,17 @@ COCO_OK = {"images": [{"id": 1, "file_name": "a.jpg", "width": 50, "height": 40}
            "categories": [{"id": 1, "name": "c"}],
            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 3, 4]}]}
 
+LS_OK = {"id": 1, "data": {"image": "a.png"}, "annotations": [{"result": [
+    {"type": "rectanglelabels", "value": {"x": 1, "y": 2, "width": 3, "height": 4,
+                                          "rectanglelabels": ["c"]}}]}]}
+
+
+def _ls(**value) -> dict:
+    region = {"type": "rectanglelabels", "value": {**LS_OK["annotations"][0]["result"][0][
+        "value"], **value}}
+    return {"id": 1, "data": {"image": "a.png"}, "annotations": [{"result": [region]}]}
+
+
 IMPORTS = {
     # name: (file name, content, reader, words the FormatError must contain)
     "voc-truncated": ("a.xml", VOC_OK.format(name="a", label="c")[:90], read_voc,
@@ -439,6 +454,36 @@ IMPORTS = {
     "yolo-classes-blank-line": ("classes.txt", "a\n\nb\n", "yolo-classes",
                                 ["classes.txt", "line 2", "empty class name"]),
     "dotdot-missing-file": ("../../no/such/file.xml", None, read_voc, ["cannot read"]),
+    "ls-truncated": ("a.json", json.dumps([LS_OK], indent=1)[:150], read_label_studio,
+                     ["a.json", "line", "invalid JSON"]),
+    "ls-not-a-list": ("b.json", '"tasks"', read_label_studio, ["b.json", "list of tasks"]),
+    "ls-no-data": ("c.json", json.dumps([{"id": 4, "annotations": []}], indent=1),
+                   read_label_studio, ["c.json", "task #0 (id 4), line 3", "'data'"]),
+    "ls-rotated": ("d.json", json.dumps([_ls(rotation=30)], indent=1), read_label_studio,
+                   ["d.json", "line 3", "result #0", "rotated"]),
+    "ls-percent-string": ("e.json", json.dumps([_ls(x="10%")], indent=1), read_label_studio,
+                          ["e.json", "line 3", "value.x must be a number"]),
+    "ls-empty-labels": ("f.json", json.dumps([_ls(rectanglelabels=[])]), read_label_studio,
+                        ["f.json", "rectanglelabels"]),
+    "ls-score-range": ("g.json", json.dumps([{**LS_OK, "predictions": [
+        {"score": 7, "result": []}]}]), read_label_studio, ["g.json", "prediction #0", "[0, 1]"]),
+    "ls-html-choice": ("h.json", json.dumps([{"id": 1, "data": {"text": HTML}, "annotations": [
+        {"result": [{"type": "choices", "value": {"choices": [1, 2]}}]}]}]), read_label_studio,
+        ["h.json", "value.choices must be a list of strings"]),
+    "csv-header": ("a.csv", "name,thing\nx,y\n", partial(read_csv_labels, kind="boxes"),
+                   ["a.csv", "line 1", "header"]),
+    "csv-coordinates": ("b.csv", "item,image,label,x0,y0,x1,y1,score\nk,,c,1,2,3,4,\n"
+                        f"k,,c,1,{SQL},3,4,\n", partial(read_csv_labels, kind="boxes"),
+                        ["b.csv", "line 3", "numbers"]),
+    "csv-two-classes": ("c.csv", "item,label\nk,a\nk,b\n", partial(read_csv_labels,
+                        kind="label"), ["c.csv", "line 3", "second class"]),
+    "jsonl-bad-line": ("a.jsonl", '{"item": "k", "boxes": []}\n{"item": "k2", "boxes": [\n',
+                       partial(read_jsonl_labels, kind="boxes"), ["a.jsonl", "line 2",
+                                                                    "invalid JSON"]),
+    "jsonl-no-value": ("b.jsonl", '{"item": "k"}\n', partial(read_jsonl_labels, kind="tags"),
+                       ["b.jsonl", "line 1", "'tags'"]),
+    "jsonl-latin1": ("c.jsonl", b"caf\xe9\n", partial(read_jsonl_labels, kind="tags"),
+                     ["c.jsonl", "cannot read"]),
 }
 
 
@@ -448,7 +493,10 @@ def test_hostile_import_files(case, tmp_path, kept):
     p = tmp_path / "imports" / name
     if content is not None:
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text(content)
+        if isinstance(content, bytes):
+            p.write_bytes(content)
+        else:
+            p.write_text(content)
     with pytest.raises(FormatError) as info:
         if reader == "yolo":
             read_yolo(p, 100, 100, ["a", "b"])
@@ -458,6 +506,41 @@ def test_hostile_import_files(case, tmp_path, kept):
             reader(p)
     msg = str(info.value)
     assert all(w in msg for w in words), msg
+
+
+SESSION_IMPORTS = {  # case of IMPORTS -> the format a session reads it as
+    "coco-bbox-strings": "coco", "voc-truncated": "voc", "yolo-class-range": "yolo",
+    "ls-rotated": "label-studio", "csv-coordinates": "csv", "jsonl-bad-line": "jsonl",
+}
+
+
+@pytest.mark.parametrize("case", sorted(SESSION_IMPORTS))
+def test_hostile_import_into_a_session_loses_nothing(case, tmp_path):
+    """A malformed file of each format, imported into a session with labels: the error
+    names the file (and line), and the store and the DataFrame are as before."""
+    name, content, _reader, words = IMPORTS[case]
+    d = tmp_path / "in"
+    d.mkdir()
+    for i in range(2):  # rows named like the file the case refers to
+        Image.new("RGB", (100, 100)).save(d / f"{'ab'[i]}.png")
+    df = pd.DataFrame({"path": [str(d / "a.png"), str(d / "b.png")]}, index=["r0", "r1"])
+    store = tmp_path / "s.sqlite"
+    s = BoxSession(df, image="path", classes=["a", "b", "c"], store=store)
+    s.set_boxes([Box("a", 1, 1, 9, 9)], "r0")
+    before, cells = list(s.store.events()), df["boxes"].tolist()
+    target = d / name
+    target.write_text(content)
+    fmt = SESSION_IMPORTS[case]
+    if fmt == "yolo":  # a directory of txt files with a class list
+        (d / "classes.txt").write_text("a\nb\n")
+        target.rename(d / "a.txt")
+        target = d
+    with pytest.raises(FormatError) as info:
+        s.import_labels(target, format=fmt, as_="labels")
+    msg = str(info.value)
+    assert all(w in msg for w in words if w != name) and (name in msg or fmt == "yolo"), msg
+    assert list(s.store.events()) == before and df["boxes"].tolist() == cells
+    s.close()
 
 
 def test_html_in_import_names_is_data(tmp_path, kept):

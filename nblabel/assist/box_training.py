@@ -103,8 +103,10 @@ class TrainingMixin:
             self._emit("status")
         self._maybe_fit()  # labels may have grown past the next step meanwhile
 
-    def _predict_all(self, generation: int, batch: int = 64) -> int:
-        todo = [p for p in range(len(self.session.items)) if p not in self._labeled]
+    def _predict_all(self, generation: int, batch: int = 64,
+                     todo: list[int] | None = None) -> int:
+        if todo is None:
+            todo = [p for p in range(len(self.session.items)) if p not in self._labeled]
         done = 0
         for start in range(0, len(todo), batch):
             if not self._model_lane.current(generation):

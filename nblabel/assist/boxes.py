@@ -361,6 +361,10 @@ class BoxAssistant(TrackingMixin, TrainingMixin):
 
     # ------------------------------------------------------------------ events
     def _on_change(self, what: str, key: str) -> None:
+        if what == "items" and not self._closed:  # rows added or removed mid-session
+            from nblabel.assist.rows import box_rows_changed
+
+            return box_rows_changed(self)
         if what != "value" or self._closed:
             return
         s = self.session

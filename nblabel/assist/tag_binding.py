@@ -89,6 +89,7 @@ class ActiveBinding:
             model = TextTagModel(vocabulary=vocab if hasattr(vocab, "aliases") else None)
         self._callbacks: list[Callable[[str, dict[str, Any]], None]] = []
         self._texts: list[str] | None = None
+        self._texts_of: Any = None
         self._columns: list[str] = []  # tag/class names of the latest snapshot
         self._cache: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
@@ -108,7 +109,8 @@ class ActiveBinding:
     # -- worker side ------------------------------------------------------------------------
     def _snapshot(self) -> Any:
         s = self.session
-        if self._texts is None:
+        if self._texts_of is not s.items:  # rebuilt when rows come or go mid-session
+            self._texts_of = s.items
             self._texts = [s.items.text(i) or "" for i in range(len(s.items))]
         snap = session_snapshot(s, self._texts)
         model = self.learner.model

@@ -223,12 +223,16 @@ class TagAssistant:
         return self
 
     def _session_snapshot(self) -> Snapshot:
-        if self._texts is None:
+        if self._texts is None or len(self._texts) != len(self._session.items):
             n = len(self._session.items)
             self._texts = [self._session.items.text(i) or "" for i in range(n)]
         return session_snapshot(self._session, self._texts)
 
     def _on_session_change(self, what: str, key: str) -> None:
+        if what == "items":  # rows added or removed mid-session
+            from nblabel.assist.rows import tag_rows_changed
+
+            tag_rows_changed(self)
         if what == "value":
             self.labeled(1)
 
@@ -359,8 +363,8 @@ class TagAssistant:
                 pri = pri.copy()
                 pri[cur.position] = np.inf
             self.priorities_ = pri
-            if self._queue is not None:
-                self._queue.reorder(pri)  # one atomic swap
+            if self._queue is not None and pri.shape == (self._queue.n,):
+                self._queue.reorder(pri)  # one atomic swap (rows unchanged since the snapshot)
             self.history.append(row)
             self.status = "idle"
             self.error = None
