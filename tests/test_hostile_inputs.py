@@ -27,9 +27,9 @@ from nblabel.errors import (
     UnknownClassError,
 )
 from nblabel.io import FormatError, read_coco, read_voc, read_yolo, read_yolo_classes
-from nblabel.log import LabelLog
 from nblabel.session import BoxSession, ClassSession, TagSession
 from nblabel.store import SCHEMA_VERSION, Store
+from nblabel.store.log import LabelLog
 
 SQL = "x'); DROP TABLE nblabel_events; --"
 HTML = "<script>alert('x')</script><img src=x onerror=alert(1)>"

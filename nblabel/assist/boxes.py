@@ -48,8 +48,8 @@ import numpy as np
 
 from nblabel.assist._worker import Lane
 from nblabel.assist.ordering import group_order, priorities, spread_order
+from nblabel.data.images import LoadedImage, load_image
 from nblabel.errors import InputError
-from nblabel.images import LoadedImage, load_image
 from nblabel.shapes import Box
 from nblabel.suggest.calibration import AcceptanceCalibrator
 from nblabel.suggest.fusion import Trust, align_classes, fuse_boxes
@@ -65,7 +65,7 @@ Listener = Callable[[str, dict[str, Any]], None]
 # ------------------------------------------------------------------ executor-side work
 def _frame(frame: Any, max_side: int) -> LoadedImage:
     if isinstance(frame, np.ndarray):
-        from nblabel.items import _array_image
+        from nblabel.data.items import _array_image
 
         return _array_image(frame, 0, max_side)
     return load_image(frame, max_side=max_side)

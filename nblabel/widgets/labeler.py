@@ -17,7 +17,7 @@ import ipywidgets as w
 import pandas as pd
 
 from nblabel.assist.tags import N_SUGGESTIONS, rank_suggestions
-from nblabel.images import encode_for_display
+from nblabel.data.images import encode_for_display
 from nblabel.session import LabelSession
 from nblabel.widgets.controls import Controls
 from nblabel.widgets.tag_picker import TagPicker, key_name

@@ -23,7 +23,7 @@ import psutil
 import pytest
 from playwright.sync_api import expect
 
-from nblabel.datasets import food_sample
+from nblabel.data.datasets import food_sample
 from nblabel.session import BoxSession
 from nblabel.widgets.geometry import fit_view, image_to_canvas
 
@@ -185,7 +185,7 @@ def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
 def test_app_asks_for_a_name(browser, page, tmp_path):
     """Without $NBLABEL_ANNOTATOR each annotator types a name; two names get two different
     photos (leases), both recorded in the store."""
-    from nblabel.assign import leases
+    from nblabel.store.assign import leases
 
     store = tmp_path / "app.sqlite"
     with serve_app(tmp_path, store, None) as app:
