@@ -60,15 +60,16 @@ def worker(args: argparse.Namespace) -> int:
     rng = np.random.default_rng(zlib.crc32(args.annotator.encode()))
     store = open_store(args.url)
     ids: list[int] = []
-    append = store.append
+    write_action = store.write_action
 
-    def recording_append(event):
-        stored = append(event)
-        ids.append(int(stored.id))
-        print(f"event {stored.id} {stored.action} {stored.item}", flush=True)
+    def recording_write(events, then=None):  # one action: reported once committed
+        stored = write_action(events, then)
+        for ev in stored:
+            ids.append(int(ev.id))
+            print(f"event {ev.id} {ev.action} {ev.item}", flush=True)
         return stored
 
-    store.append = recording_append  # type: ignore[method-assign]
+    store.write_action = recording_write  # type: ignore[method-assign]
     assignment = Assignment(lease_seconds=args.lease, overlap=args.overlap, seed=0)
     session = ClassSession(frame(args.items), text="text", classes=CLASSES, store=store,
                            annotator=args.annotator, assignment=assignment)

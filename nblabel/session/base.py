@@ -363,14 +363,25 @@ class LabelSession(FrameWriter):
                 # the user changed the DataFrame's rows: re-map first, so that a refusal
                 # (e.g. a duplicated index) comes before anything is written
                 self._reindex()
-            stored = self.store.append(event)  # durable first: a failure changes nothing
+            if self.assignment is None:
+                stored = self.store.append(event)  # durable first: a failure changes nothing
+            else:  # team mode: the event, the lease and the cursor in one transaction
+                undo = action == "undo" and ref is not None
+                labeled = self.log.labeled_without(ref) if undo else None  # type: ignore[arg-type]
+                stored = self.assignment.write(event, cursor=self._cursor_after(action, key),
+                                               labeled=labeled)
             for item in self.log.apply(stored):
                 self._sync(item)
         self._labels_cache = None
-        if self.assignment is not None:
-            self.assignment.record(stored)
         self._notify("suggestions" if action in ("suggest", "reject") else "value", key)
         return stored
+
+    def _cursor_after(self, action: str, key: str) -> str | None:
+        """Where this annotator's cursor is once ``action`` on ``key`` is done (``None``:
+        nowhere to write): undo and redo go to their item, suggestions do not move it."""
+        if action == "suggest" or self._position is None:
+            return None
+        return key if action in ("undo", "redo") else str(self.items.keys[self._position])
 
     # -- undo / redo ------------------------------------------------------------------------
     def undo(self) -> str | None:

@@ -66,12 +66,15 @@ _L = leases_table.c
 
 
 def _run(store: Store, what: str, fn: Any) -> Any:
-    """Run ``fn(conn)`` in its own transaction(s), with the store's retries when it has any."""
+    """Run ``fn(conn)`` and commit -- its own transaction, with the store's retries when it
+    has any; inside ``store.transaction()`` it is a part of that one, committed with it."""
 
     def attempt() -> Any:
         conn = store.conn
         try:
-            return fn(conn)
+            result = fn(conn)
+            store._commit(conn)
+            return result
         except OperationalError as e:
             with contextlib.suppress(Exception):
                 conn.rollback()
@@ -257,7 +260,6 @@ class Assignment:
             stmt = (dialect.insert(leases_table).values(**values)
                     .on_conflict_do_nothing().returning(_L.slot))
             row = conn.execute(stmt).first()  # None: another annotator took the slot first
-            conn.commit()
             return row is not None
 
         ok = _run(self.store, "lease", write)
@@ -278,7 +280,6 @@ class Assignment:
                 )
                 .values(annotator=self.annotator, expires=now + self.lease_seconds, ts=now)
             ).rowcount
-            conn.commit()
             return n == 1
 
         ok = _run(self.store, "lease", write)
@@ -297,7 +298,6 @@ class Assignment:
                     c.action == "label",
                 ).limit(1)
             ).first()
-            conn.commit()
             return row is not None
 
         return _run(self.store, "read events", read)
@@ -310,7 +310,6 @@ class Assignment:
                        _L.annotator == old.annotator, _L.done.is_(False))
                 .values(done=True)
             )
-            conn.commit()
 
         _run(self.store, "lease", write)
 
@@ -322,7 +321,6 @@ class Assignment:
                        _L.done.is_(False))
                 .values(**values)
             ).rowcount
-            conn.commit()
             return n
 
         return _run(self.store, "lease", write)
@@ -360,30 +358,56 @@ class Assignment:
                     _L.done.is_(False),
                 )
             )
-            conn.commit()
 
         _run(self.store, "release lease", write)
         if self._held == key:
             self._held = None
 
     # -- hooks called by the session --------------------------------------------------------
-    def record(self, event: LabelEvent) -> None:
-        """Update the lease after ``event`` was stored: label -> done, skip -> released,
-        an undo that leaves the item unlabeled -> held again (moving on releases it),
-        anything else -> renewed. Never raises (the lease then simply expires)."""
+    def write(self, event: LabelEvent, *, cursor: str | None,
+              labeled: bool | None = None) -> LabelEvent:
+        """Store one action of the session as one transaction: the event, this annotator's
+        lease change (:meth:`apply`) and the cursor (``None``: unchanged) commit together,
+        or nothing does; a refused or failed action leaves the lease held as it was.
+        ``labeled``: whether the item is labeled after the event (asked of undo)."""
+        held = self._held
+
+        def then(stored: list[LabelEvent]) -> None:
+            self.apply(stored[0], labeled=labeled)
+            if cursor is not None:
+                self.store.set_cursor(self.task, self.annotator, cursor)  # type: ignore[union-attr]
+
+        try:
+            return self.store.write_action([event], then)[0]  # type: ignore[union-attr]
+        except BaseException:
+            self._held = held
+            raise
+
+    def apply(self, event: LabelEvent, *, labeled: bool | None = None) -> None:
+        """Update the lease for a stored ``event``: label -> done, skip -> released, an undo
+        that leaves the item unlabeled (``labeled``; default: asked of the session) -> held
+        again (moving on releases it), anything else -> renewed. Raises what the store
+        raises."""
         if event.annotator != self.annotator or self.store is None:
             return
+        if event.action == "label" or event.action == "redo":
+            self._complete(event.item)
+            if self._held == event.item:
+                self._held = None
+        elif event.action == "skip":
+            self._release(event.item)
+        elif event.action == "undo" and not (
+            self._labeled(event.item) if labeled is None else labeled
+        ):
+            self._reopen(event.item)
+        else:
+            self._renew(event.item)
+
+    def record(self, event: LabelEvent) -> None:
+        """:meth:`apply` in a transaction of its own, after ``event`` was stored; never
+        raises (the lease then simply expires). The session uses :meth:`write` instead."""
         try:
-            if event.action == "label" or event.action == "redo":
-                self._complete(event.item)
-                if self._held == event.item:
-                    self._held = None
-            elif event.action == "skip":
-                self._release(event.item)
-            elif event.action == "undo" and not self._labeled(event.item):
-                self._reopen(event.item)
-            else:
-                self._renew(event.item)
+            self.apply(event)
         except StoreError as e:
             log.warning("nblabel: could not update the lease of item %r: %s", event.item, e)
 
@@ -402,7 +426,6 @@ class Assignment:
                        _L.done.is_(True))
                 .values(done=False, expires=now + self.lease_seconds, ts=now)
             ).rowcount
-            conn.commit()
             return n
 
         if _run(self.store, "lease", write):
@@ -428,7 +451,6 @@ class Assignment:
                        _L.done.is_(False))
                 .order_by(_L.ts.desc())
             ).all()
-            conn.commit()
             return [r[0] for r in rows]
 
         return _run(self.store, "read leases", read)
@@ -450,8 +472,7 @@ def _rows(conn: sa.Connection, task: str, keys: list[str]) -> list[Any]:
             _L.task == task, _L.item.in_(keys)
         )
     ).all()
-    conn.commit()  # end the read transaction before writing (SQLite WAL snapshots)
-    return rows
+    return rows  # _run ends the read transaction before writing (SQLite WAL snapshots)
 
 
 def leases(store: Store, task: str) -> pd.DataFrame:
@@ -466,7 +487,6 @@ def leases(store: Store, task: str) -> pd.DataFrame:
             .where(c.task == task)
             .order_by(c.item, c.slot)
         ).all()
-        conn.commit()
         return rows
 
     rows = _run(store, "read leases", read)

@@ -77,6 +77,13 @@ class LabelLog:
     def event(self, event_id: int) -> LabelEvent:
         return self.by_id[event_id]
 
+    def labeled_without(self, event_id: int) -> bool:
+        """Whether the item of event ``event_id`` is labeled once that event is undone
+        (asked before the undo is stored)."""
+        target = self.by_id[event_id]
+        stack = [ev for ev in self.values.get(target.item, ()) if ev.id != target.id]
+        return bool(stack) and stack[-1].status != "deleted"
+
     # -- applying ---------------------------------------------------------------------------
     def replay(self, events: Iterable[LabelEvent]) -> None:
         """Apply many stored events (opening a store): plain labels take a fast path."""

@@ -9,10 +9,11 @@ redo, reject and review are events too, and the current labels are a replay of t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -89,6 +90,7 @@ class Store:
         # one connection, shared by the kernel's main thread and background jobs (tracker,
         # training) that post suggestions: every use of it holds this lock
         self._lock = threading.RLock()
+        self._depth = 0  # nesting of transaction() blocks
         self._open()
 
     # -- connection -------------------------------------------------------------------------
@@ -215,6 +217,56 @@ class Store:
     def __repr__(self) -> str:
         return f"Store({self._where()!r}{', read_only=True' if self.read_only else ''})"
 
+    # -- transactions -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """Several writes as one transaction: they commit together at the end of the block,
+        or none does (an error, or the process dying, leaves the store as before). A
+        ``transaction()`` inside another joins it."""
+        with self._lock:
+            self._check_writable()
+            outer = self._depth == 0
+            self._depth += 1
+            conn = self.conn
+            try:
+                yield conn
+                if outer:
+                    conn.commit()
+            except OperationalError as e:
+                if not outer:
+                    raise
+                self._rollback(conn)
+                raise self._translate(e) from None
+            except BaseException:
+                if outer:
+                    self._rollback(conn)
+                raise
+            finally:
+                self._depth -= 1
+
+    @staticmethod
+    def _rollback(conn: sa.Connection) -> None:
+        with contextlib.suppress(Exception):  # a dead connection may refuse even that
+            conn.rollback()
+
+    def _commit(self, conn: sa.Connection) -> None:
+        """Commit, unless inside :meth:`transaction` (which commits at its end)."""
+        if not self._depth:
+            conn.commit()
+
+    def write_action(
+        self, events: Iterable[LabelEvent],
+        then: Callable[[list[LabelEvent]], None] | None = None,
+    ) -> list[LabelEvent]:
+        """One user action: append ``events`` and run ``then(stored)`` -- the action's other
+        writes (a lease change, the cursor) -- in one transaction; all of it is committed,
+        or nothing."""
+        with self.transaction():
+            stored = self.append_many(events)
+            if then is not None:
+                then(stored)
+        return stored
+
     # -- writing ----------------------------------------------------------------------------
     def _check_writable(self) -> None:
         if self.read_only:
@@ -283,7 +335,7 @@ class Store:
                     rows,
                 )
                 ids = [int(r[0]) for r in result]
-            conn.commit()
+            self._commit(conn)
         except OperationalError as e:
             conn.rollback()
             raise self._translate(e) from None
@@ -311,7 +363,7 @@ class Store:
             ).rowcount
             if not updated:
                 conn.execute(sa.insert(cursors_table).values(**values))
-            conn.commit()
+            self._commit(conn)
         except OperationalError as e:
             conn.rollback()
             raise self._translate(e) from None

@@ -142,8 +142,12 @@ class TeamStore(Store):
         """Run ``fn()``, retrying transient failures with exponential backoff.
 
         Raises :class:`StoreUnavailableError` (naming the server, never the password) when
-        the retries run out; other errors pass through at once.
+        the retries run out; other errors pass through at once. Inside a
+        :meth:`transaction` nothing is retried here: the whole transaction is (see
+        :meth:`write_action`).
         """
+        if self._depth:
+            return fn()
         delay = self.backoff
         last: BaseException | None = None
         for attempt in range(self.retries + 1):
@@ -175,6 +179,25 @@ class TeamStore(Store):
     # -- writing ----------------------------------------------------------------------------
     def append_many(self, events: Iterable[LabelEvent]) -> list[LabelEvent]:
         """Write several events in one transaction (retried; never written twice)."""
+        return self._write_once("append", events, lambda evs: Store.append_many(self, evs))
+
+    def write_action(
+        self, events: Iterable[LabelEvent],
+        then: Callable[[list[LabelEvent]], None] | None = None,
+    ) -> list[LabelEvent]:
+        """The action's events and its other writes in one transaction, retried as a whole;
+        when the connection died after the commit reached the server, the stored events are
+        found instead of written twice (and the writes that went with them are done)."""
+        return self._write_once(
+            "write", events, lambda evs: Store.write_action(self, evs, then)
+        )
+
+    def _write_once(
+        self, what: str, events: Iterable[LabelEvent],
+        write: Callable[[list[LabelEvent]], list[LabelEvent]],
+    ) -> list[LabelEvent]:
+        """``write(events)`` with retries, never twice: a retry first looks the events up
+        (the commit may have reached the server before the connection died)."""
         self._check_writable()
         events = list(events)
         for e in events:
@@ -183,14 +206,14 @@ class TeamStore(Store):
 
         def attempt() -> list[LabelEvent]:
             nonlocal tried
-            if tried:  # the commit may have reached the server before the connection died
+            if tried:
                 found = self._find_stored(events)
                 if found is not None:
                     return found
             tried = True
-            return Store.append_many(self, events)
+            return write(events)
 
-        return self.retrying("append", attempt)
+        return self.retrying(what, attempt)
 
     def _find_stored(self, events: list[LabelEvent]) -> list[LabelEvent] | None:
         c = events_table.c
