@@ -57,9 +57,9 @@ def test_pages_exist() -> None:
 
 def test_reference_finder_can_fail() -> None:
     refs = references("use `nblabel.NoSuchThing` and\nfrom nblabel.io import read_coco, nope\n"
-                      "from nblabel.lf import (\n    keyword_lf as kw,\n)\nimages = 1\n")
+                      "from nblabel.quality.lf import (\n    keyword_lf as kw,\n)\nimages = 1\n")
     assert refs == {"nblabel.NoSuchThing", "nblabel.io", "nblabel.io.read_coco",
-                    "nblabel.io.nope", "nblabel.lf", "nblabel.lf.keyword_lf"}
+                    "nblabel.io.nope", "nblabel.quality.lf", "nblabel.quality.lf.keyword_lf"}
     with pytest.raises(AttributeError):
         resolve("nblabel.NoSuchThing")
     with pytest.raises(AttributeError):

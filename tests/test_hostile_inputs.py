@@ -30,10 +30,10 @@ from nblabel.errors import (
 from nblabel.io import FormatError, read_coco, read_voc, read_yolo, read_yolo_classes
 from nblabel.io.labelstudio import read_label_studio
 from nblabel.io.tables import read_csv_labels, read_jsonl_labels
-from nblabel.log import LabelLog
 from nblabel.session import BoxSession, ClassSession, TagSession
 from nblabel.shapes import Box
 from nblabel.store import SCHEMA_VERSION, Store
+from nblabel.store.log import LabelLog
 
 SQL = "x'); DROP TABLE nblabel_events; --"
 HTML = "<script>alert('x')</script><img src=x onerror=alert(1)>"

@@ -9,7 +9,7 @@ import numpy as np
 
 from nblabel.io.voc import read_voc
 from nblabel.shapes import Box
-from nblabel.images import load_image
+from nblabel.data.images import load_image
 from nblabel.suggest.snap import snap_box
 store, thr, band, side = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 ann = Path("../shared/data/ecustfd/Annotations"); imgs = Path("../shared/data/ecustfd/JPEGImages")

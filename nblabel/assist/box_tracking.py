@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from nblabel.images import LoadedImage, load_image
+from nblabel.data.images import LoadedImage, load_image
 from nblabel.shapes import Box
 from nblabel.suggest.tracker import TrackParams, propagate
 
@@ -26,7 +26,7 @@ __all__ = ["TrackingMixin", "scaled", "track_chain"]
 # ------------------------------------------------------------------ executor-side work
 def _frame(frame: Any, max_side: int) -> LoadedImage:
     if isinstance(frame, np.ndarray):
-        from nblabel.items import _array_image
+        from nblabel.data.items import _array_image
 
         return _array_image(frame, 0, max_side)
     return load_image(frame, max_side=max_side)

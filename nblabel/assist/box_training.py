@@ -11,7 +11,7 @@ from typing import Any
 import cv2
 
 from nblabel.assist.box_tracking import scaled
-from nblabel.images import LoadedImage
+from nblabel.data.images import LoadedImage
 from nblabel.shapes import Box
 from nblabel.suggest.doubt import SECOND_LOOK_SCALE, SizeStats, rescale
 

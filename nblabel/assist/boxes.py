@@ -47,8 +47,8 @@ from nblabel.assist._worker import Lane
 from nblabel.assist.box_tracking import TrackingMixin, scaled, track_chain
 from nblabel.assist.box_training import TrainingMixin
 from nblabel.assist.ordering import group_order, priorities, spread_order
+from nblabel.data.images import LoadedImage
 from nblabel.errors import InputError
-from nblabel.images import LoadedImage
 from nblabel.shapes import Box
 from nblabel.suggest.calibration import AcceptanceCalibrator
 from nblabel.suggest.doubt import PENALTY, SizeStats, suspect

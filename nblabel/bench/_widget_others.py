@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from nblabel.bench._browser import voila_server, write_notebook
-from nblabel.bench.widget import PROBES_JS
+from nblabel.bench._widget_common import PROBES_JS
 
 __all__ = ["NOTES", "run_all"]
 
@@ -61,7 +61,7 @@ STAGE = {"nblabel": ".bench-root .nbl-canvas", "jupyter-bbox-widget": ".bench-ro
 
 
 def _stats(values: list[float | None]) -> dict[str, Any]:
-    from nblabel.bench.widget import _stats as s
+    from nblabel.bench._widget_common import _stats as s
 
     missed = sum(v is None for v in values)
     out = s([v for v in values if v is not None])
@@ -71,8 +71,8 @@ def _stats(values: list[float | None]) -> dict[str, Any]:
 
 
 def _measure(new_page: Any, url: str, name: str, paths: list[str], args: Any) -> dict[str, Any]:
-    from nblabel.bench.widget import _Frames
-    from nblabel.images import encode_for_display
+    from nblabel.bench._widget_common import _Frames
+    from nblabel.data.images import encode_for_display
 
     page = new_page()
     frames = _Frames(page)
@@ -123,7 +123,7 @@ def run_all(new_page: Any, tmp: Path, paths: list[str], args: Any):
             try:
                 if name == "jupyter-bbox-widget":
                     __import__("jupyter_bbox_widget")
-                from nblabel.bench.widget import TRAINER
+                from nblabel.bench._widget_common import TRAINER
 
                 cells = [SETUP[name].format(paths=json.dumps(paths),
                                             store=str(tmp / f"{key}.sqlite"))]

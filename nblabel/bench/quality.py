@@ -29,7 +29,7 @@ whichever JSON files exist):
     ECUSTFD Pascal VOC boxes (a seeded sample of ``--box-images`` images). 5% of boxes
     perturbed: half get another class present in the data, half are moved or resized so
     their IoU with the original is below 0.5. A review queue
-    ``Review(where="consistency")`` (:mod:`nblabel.boxcheck`) ranks boxes; precision/
+    ``Review(where="consistency")`` (:mod:`nblabel.quality.boxcheck`) ranks boxes; precision/
     recall of its top-k boxes, overall and per kind of error. Note: boxcheck's placement
     model trains on its own random moves/resizes of the labeled boxes (IoU < 0.8, shifts
     up to one box size, scales e^+-1.1), a wider family than, but of the same kind as,
@@ -50,6 +50,8 @@ import numpy as np
 import pandas as pd
 
 from nblabel.bench.common import write_json
+from nblabel.bench.quality_report import N_LABELED
+from nblabel.bench.quality_report import markdown as _markdown
 
 __all__ = ["KEYWORD_LFS", "main"]
 
@@ -67,7 +69,7 @@ KEYWORD_LFS: dict[str, list[str]] = {
     "transformers": ["bert", "gpt", "gpt-2", "gpt-3", "transformer"],
     "deep-learning": ["neural network", "neural networks", "deep"],
 }
-N_LABELED = (100, 300)
+
 CLASSES6 = ["computer-vision", "natural-language-processing", "reinforcement-learning",
             "graphs", "time-series", "audio"]
 
@@ -85,8 +87,8 @@ def _prf(Y: np.ndarray, P: np.ndarray) -> dict[str, float]:
 # ---------------------------------------------------------------------------- LF part
 def run_lf(data: Path) -> dict[str, Any]:
     from nblabel.bench.tags import split_by_time
-    from nblabel.labelmodel import LabelModel, MajorityVote
-    from nblabel.lf import alias_lfs, apply_lfs, keyword_lf, lf_summary
+    from nblabel.quality.labelmodel import LabelModel, MajorityVote
+    from nblabel.quality.lf import alias_lfs, apply_lfs, keyword_lf, lf_summary
     from nblabel.vocab import TagVocabulary
 
     projects = json.loads((data / "madewithml" / "projects.json").read_text())
@@ -178,8 +180,8 @@ def _lf_single_label(projects: list[dict[str, Any]], vocab: Any) -> dict[str, An
     """The 6-class task of the classification part: every tag's alias function votes the
     top-level class it falls under (if any), plus the keyword functions of those classes;
     majority vote vs the label model (accuracy on rows with at least one vote)."""
-    from nblabel.labelmodel import LabelModel, MajorityVote
-    from nblabel.lf import apply_lfs, keyword_lf
+    from nblabel.quality.labelmodel import LabelModel, MajorityVote
+    from nblabel.quality.lf import apply_lfs, keyword_lf
 
     rows = []
     for r in projects:
@@ -216,7 +218,7 @@ def run_classification(data: Path, seeds: Sequence[int], flip: float = 0.05
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    from nblabel.review import Review
+    from nblabel.quality.review import Review
     from nblabel.session import ClassSession
     from nblabel.vocab import TagVocabulary
 
@@ -264,7 +266,7 @@ def run_classification(data: Path, seeds: Sequence[int], flip: float = 0.05
         run["cl_issues"] = {"n": len(issues), "precision": hit / max(len(issues), 1),
                             "recall": hit / n_flip}
         if cl_find is not None:
-            from nblabel.confident import out_of_fold_proba
+            from nblabel.quality.confident import out_of_fold_proba
 
             P, classes = out_of_fold_proba(model, list(df["text"]), list(labels),
                                            random_state=seed)
@@ -299,7 +301,7 @@ def run_tags(data: Path, seeds: Sequence[int], flip: float = 0.05, min_count: in
     from collections import Counter
 
     from nblabel.models.text import TextTagModel
-    from nblabel.review import Review
+    from nblabel.quality.review import Review
     from nblabel.session import TagSession
     from nblabel.vocab import TagVocabulary
 
@@ -380,7 +382,7 @@ def _perturb(b: Any, rng: np.random.Generator, W: int, H: int, kind: str,
 def run_boxes(data: Path, seeds: Sequence[int], n_images: int, share: float = 0.05
               ) -> dict[str, Any]:
     from nblabel.io.voc import read_voc
-    from nblabel.review import Review
+    from nblabel.quality.review import Review
     from nblabel.session import BoxSession
 
     root = data / "ecustfd"
@@ -414,7 +416,7 @@ def run_boxes(data: Path, seeds: Sequence[int], n_images: int, share: float = 0.
             ]
             s.set_boxes(boxes, i)
         t0 = time.perf_counter()
-        from nblabel.boxcheck import box_outlier_scores
+        from nblabel.quality.boxcheck import box_outlier_scores
 
         scores = box_outlier_scores(s, random_state=seed)
         secs = time.perf_counter() - t0
@@ -449,142 +451,6 @@ def run_boxes(data: Path, seeds: Sequence[int], n_images: int, share: float = 0.
                                                      for r in runs]))
     return {"share": share, "random_baseline_precision": share, "runs": runs,
             "mean": summary}
-
-
-# ---------------------------------------------------------------------------- report
-def _markdown(out_dir: Path) -> str:
-    lines = ["# Label quality benchmarks (`nblabel bench quality`)", ""]
-    p = out_dir / "quality-lf.json"
-    if p.exists():
-        d = json.loads(p.read_text())
-        lines += [
-            f"## Labeling functions on madewithml ({d['date']}, commit "
-            f"{(d['git_commit'] or '')[:8]})", "",
-            f"Time split: {d['n_pool']} pool / {d['n_test']} test projects; truth = authors' "
-            "tags after alias mapping and parent closure over all "
-            f"{d['n_tags']} vocabulary tags (micro-averaged). The label model is fitted on "
-            "the pool's votes without labels.", "",
-            "| set-up | LFs | coverage pool/test | MV P/R/F1 (test) | LM P/R/F1 (test) | "
-            "MV F1 (pool) | LM F1 (pool) | tags fitted by LM |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for name, r in d["setups"].items():
-            mv, lm = r["majority_vote_test"], r["label_model_test"]
-            lines.append(
-                f"| {name} | {r['n_lfs']} | {r['coverage_pool']:.3f} / "
-                f"{r['coverage_test']:.3f} | {mv['precision']:.3f} / {mv['recall']:.3f} / "
-                f"{mv['f1']:.3f} | {lm['precision']:.3f} / {lm['recall']:.3f} / "
-                f"{lm['f1']:.3f} | {r['majority_vote_pool']['f1']:.3f} | "
-                f"{r['label_model_pool']['f1']:.3f} | {r['tags_fitted_by_label_model']} |")
-        lines += ["", "With human labels of a seeded sample of pool projects (test set, "
-                  "micro P/R/F1): the label model fitted semi-supervised (labels clamp the "
-                  "EM posteriors), and majority vote of only the functions whose empirical "
-                  "accuracy on those labels (`lf_summary`) is at least 0.5:", "",
-                  "| set-up | labels | LM semi-supervised | MV of accurate LFs (kept) |",
-                  "|---|---|---|---|"]
-        for name, r in d["setups"].items():
-            for n_lab in N_LABELED:
-                a = r.get(f"label_model_{n_lab}_labels_test")
-                b = r.get(f"majority_vote_accurate_lfs_{n_lab}_labels_test")
-                if a and b:
-                    lines.append(
-                        f"| {name} | {n_lab} | {a['precision']:.3f} / {a['recall']:.3f} / "
-                        f"{a['f1']:.3f} | {b['precision']:.3f} / {b['recall']:.3f} / "
-                        f"{b['f1']:.3f} ({b['n_lfs_kept']}) |")
-        sl = d.get("single_label")
-        if sl:
-            lines += ["", f"Single-label variant (the 6-class task below, {sl['n_items']} "
-                      f"projects, {sl['n_lfs']} functions voting a class, coverage "
-                      f"{sl['coverage']:.3f}): accuracy on covered rows, majority vote "
-                      f"{sl['majority_vote_accuracy_covered']:.3f}, label model "
-                      f"{sl['label_model_accuracy_covered']:.3f}."]
-        lines.append("")
-    p = out_dir / "quality-classification.json"
-    if p.exists():
-        d = json.loads(p.read_text())
-        m = d["mean"]
-        n = d["runs"][0]
-        lines += [
-            f"## Planted label errors, classification ({d['date']})", "",
-            f"{n['n_items']} madewithml projects, 6 classes, {n['n_flipped']} labels "
-            f"({d['flip']:.0%}) flipped; {d['model']}; mean of {len(d['runs'])} seeds. "
-            f"Random order would give precision {d['random_baseline_precision']:.2f}.", "",
-            "| queue | precision | recall |", "|---|---|---|",
-            f"| top-k (k = flips) | {m['top1k_precision']:.3f} | {m['top1k_recall']:.3f} |",
-            f"| top-2k | {m['top2k_precision']:.3f} | {m['top2k_recall']:.3f} |",
-            f"| confident-learning issues | {m['cl_issues_precision']:.3f} | "
-            f"{m['cl_issues_recall']:.3f} |",
-        ]
-        if "cleanlab_issues_precision" in m:
-            lines.append(f"| cleanlab find_label_issues (same probabilities) | "
-                         f"{m['cleanlab_issues_precision']:.3f} | "
-                         f"{m['cleanlab_issues_recall']:.3f} |")
-        lines.append("")
-    p = out_dir / "quality-tags.json"
-    if p.exists():
-        d = json.loads(p.read_text())
-        m = d["mean"]
-        n = d["runs"][0]
-        lines += [
-            f"## Planted label errors, multi-label tags ({d['date']})", "",
-            f"{n['n_items']} madewithml projects, {n['n_tags']} tags (>= {d['min_count']} "
-            f"projects), {n['n_perturbed']} projects ({d['flip']:.0%}) with one tag removed "
-            f"or one wrong tag added; {d['model']}; mean of {len(d['runs'])} seeds. Random "
-            f"order: precision {d['random_baseline_precision']:.2f}. The authors' own tags "
-            "are noisy (many true tags missing), so the queue also flags unplanted items; "
-            "precision against the planted errors alone is a lower bound.", "",
-            "| queue | precision | recall |", "|---|---|---|",
-            f"| top-k | {m['top1k_precision']:.3f} | {m['top1k_recall']:.3f} |",
-            f"| top-2k | {m['top2k_precision']:.3f} | {m['top2k_recall']:.3f} |",
-            f"| confident-learning issues | {m['cl_issues_precision']:.3f} | "
-            f"{m['cl_issues_recall']:.3f} |", "",
-        ]
-    p = out_dir / "quality-boxes.json"
-    if p.exists():
-        d = json.loads(p.read_text())
-        m = d["mean"]
-        n = d["runs"][0]
-        lines += [
-            f"## Planted box errors, ECUSTFD ({d['date']})", "",
-            f"{n['n_images']} images, {n['n_boxes']} boxes, {n['n_perturbed']} "
-            f"({d['share']:.0%}) perturbed: half relabeled to another class, half moved or "
-            "resized to IoU < 0.5; ranked by `nblabel.boxcheck` (out-of-fold class model with "
-            "confident learning, and a placement model trained on randomly displaced copies "
-            f"of the labeled boxes); mean of {len(d['runs'])} seeds. Random order: precision "
-            f"{d['random_baseline_precision']:.2f}.", "",
-            "| queue | precision | recall | recall (class errors) | recall (geometry) |",
-            "|---|---|---|---|---|",
-        ]
-        for a, name in (("top1k", "top-k boxes"), ("top2k", "top-2k boxes")):
-            lines.append(f"| {name} | {m[a + '_precision']:.3f} | {m[a + '_recall']:.3f} | "
-                         f"{m[a + '_recall_class']:.3f} | {m[a + '_recall_geometry']:.3f} |")
-        lines += ["", f"Item-level review queue: precision of its top-k items "
-                      f"{m['items_topk_precision']:.3f}.", ""]
-    lines += [
-        "## Reading", "",
-        "- The label model (Dawid-Skene EM, `nblabel.labelmodel`) does not beat majority "
-        "vote here. `leaf`: every tag voted in the pool is voted by one or two functions, "
-        "where the model is not identifiable and keeps majority vote (identical numbers). "
-        "`closure`: the 13 parent tags that collect three or more functions are fitted, but "
-        "their child functions are not conditionally independent (children are "
-        "topic-exclusive) and F1 drops by about 1 point. On synthetic votes with unequal "
-        "accuracies it beats majority vote (tests/test_labelmodel.py).",
-        "- The authors' tags miss many true tags, so precision against them is a lower "
-        "bound; the alias functions' empirical accuracy ranges from 0.10 (`alias:inference`) "
-        "to 0.97 (`alias:tensorflow`), which `lf_summary` shows after a few labels.",
-        "- Single-label planted errors are found well (top-k precision ~0.76; the "
-        "confident-learning issue set is close to cleanlab's `find_label_issues` on the "
-        "same out-of-fold probabilities); multi-label ones much less (~0.19): removing "
-        "or adding one tag among noisy author tags is a small signal, and confident "
-        "learning per tag flags about half of all projects as issues.",
-        "- Box errors: the placement model is trained on nblabel's own random displacements "
-        "of the labeled boxes, the same kind of error as the planted geometric ones (a "
-        "wider range); real annotator errors may be subtler.",
-        "",
-        "Reproduce: `nblabel bench quality --part all --seeds 3` (about 20 min on 2 busy "
-        "cores; the cleanlab row appears when cleanlab is importable).", "",
-    ]
-    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

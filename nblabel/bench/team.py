@@ -4,7 +4,7 @@
                        [--pg-url URL] [--overlap 0.1] [--out benchmarks/results/team-DATE.json]
 
 Each annotator is a separate Python process with a :class:`~nblabel.session.ClassSession`
-in team mode (:class:`~nblabel.assign.Assignment`). One *action* is: label the current item
+in team mode (:class:`~nblabel.store.assign.Assignment`). One *action* is: label the current item
 (5 % of the time followed by an undo and a different label), then ``next()`` (lease the next
 item). Workers start together (a barrier file) and time themselves; the report gives
 actions/s and events/s over the labeling time of the slowest worker (``wall_seconds`` adds
@@ -53,22 +53,23 @@ def frame(n_items: int) -> pd.DataFrame:
 # -- worker ---------------------------------------------------------------------------------
 def worker(args: argparse.Namespace) -> int:
     """One annotator: label ``args.actions`` items (forever with ``--actions 0``)."""
-    from nblabel.assign import Assignment
     from nblabel.session import ClassSession
     from nblabel.store import open_store
+    from nblabel.store.assign import Assignment
 
     rng = np.random.default_rng(zlib.crc32(args.annotator.encode()))
     store = open_store(args.url)
     ids: list[int] = []
-    append = store.append
+    write_action = store.write_action
 
-    def recording_append(event):
-        stored = append(event)
-        ids.append(int(stored.id))
-        print(f"event {stored.id} {stored.action} {stored.item}", flush=True)
+    def recording_write(events, then=None):  # one action: reported once committed
+        stored = write_action(events, then)
+        for ev in stored:
+            ids.append(int(ev.id))
+            print(f"event {ev.id} {ev.action} {ev.item}", flush=True)
         return stored
 
-    store.append = recording_append  # type: ignore[method-assign]
+    store.write_action = recording_write  # type: ignore[method-assign]
     assignment = Assignment(lease_seconds=args.lease, overlap=args.overlap, seed=0)
     session = ClassSession(frame(args.items), text="text", classes=CLASSES, store=store,
                            annotator=args.annotator, assignment=assignment)
@@ -178,9 +179,9 @@ def run_load(url: str, *, procs: int, actions: int, overlap: float = 0.1,
 
 def verify(url: str, reports: list[dict[str, Any]], *, overlap: float) -> dict[str, Any]:
     """Compare what the workers did with the store and its replay."""
-    from nblabel.assign import Assignment, leases
-    from nblabel.log import LabelLog
     from nblabel.store import open_store
+    from nblabel.store.assign import Assignment, leases
+    from nblabel.store.log import LabelLog
 
     store = open_store(url, read_only=True)
     try:

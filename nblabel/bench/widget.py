@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import tempfile
 import time
 from collections.abc import Sequence
@@ -33,32 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from nblabel.bench._browser import chromium, voila_server, write_notebook
+from nblabel.bench._widget_common import PROBES_JS, TRAINER, _Frames, _stats
 from nblabel.bench.common import git_commit, machine_info, utc_now, write_json
 
 __all__ = ["main"]
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("NBLABEL_SHARED_DATA", ROOT.parent / "shared" / "data"))
-
-TRAINER = '''
-import threading, time
-_stop = threading.Event()
-_train_steps = [0]
-def _train():
-    import torch
-    torch.set_num_threads(1)
-    m = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3), torch.nn.ReLU(), torch.nn.Conv2d(16, 16, 3),
-                            torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-                            torch.nn.Linear(16, 2))
-    opt = torch.optim.SGD(m.parameters(), lr=0.01)
-    x, y = torch.randn(16, 3, 96, 96), torch.randint(0, 2, (16,))
-    while not _stop.is_set():
-        opt.zero_grad()
-        torch.nn.functional.cross_entropy(m(x), y).backward()
-        opt.step()
-        _train_steps[0] += 1
-threading.Thread(target=_train, daemon=True, name="bench-train").start()
-'''
 
 NBLABEL_CELL = '''
 import json, os, pandas as pd
@@ -101,24 +81,6 @@ threading.Thread(target=_keep_tracking, daemon=True, name="bench-relabel").start
 app
 '''
 
-# JS probes (window.__bench_hook / window.__bench_ext), installed by page.evaluate
-PROBES_JS = "\n".join(line for line in (Path(__file__).parent / "widget_probes.js")
-                      .read_text().splitlines() if not line.startswith("//"))
-
-
-
-
-
-def _stats(values: Sequence[float], digits: int = 1) -> dict[str, Any]:
-    v = sorted(x for x in values if x is not None)
-    if not v:
-        return {"n": 0}
-    q = statistics.quantiles(v, n=20, method="inclusive") if len(v) > 1 else [v[0]] * 19
-    return {"n": len(v), "p50": round(statistics.median(v), digits),
-            "p95": round(q[18], digits), "max": round(v[-1], digits),
-            "mean": round(statistics.fmean(v), digits)}
-
-
 def _images(arg: str | None, n: int) -> tuple[list[str], str]:
     if arg:
         d = Path(arg)
@@ -127,26 +89,15 @@ def _images(arg: str | None, n: int) -> tuple[list[str], str]:
     files = sorted(p for p in d.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if files:
         return [str(p) for p in files[:n]], str(d)
-    from nblabel.datasets import food_sample
+    from nblabel.data.datasets import food_sample
 
     images, _ = food_sample()
     return list(images["path"])[:n], "bundled food sample (ECUSTFD subset)"
 
 
-class _Frames:
-    """Bytes received over the page's websockets."""
-
-    def __init__(self, page: Any) -> None:
-        self.bytes = 0
-        page.on("websocket", lambda ws: ws.on("framereceived", self._add))
-
-    def _add(self, payload: Any) -> None:
-        self.bytes += len(payload.encode() if isinstance(payload, str) else payload)
-
-
 def _measure_nblabel(new_page: Any, url: str, paths: list[str], n_next: int, n_drag: int,
                      bursts: int) -> dict[str, Any]:
-    from nblabel.images import encode_for_display
+    from nblabel.data.images import encode_for_display
 
     page = new_page()
     frames = _Frames(page)

@@ -143,7 +143,7 @@ def export_session(session: Any, path: str | os.PathLike, format: str = "coco", 
     image = session.items.image_column is not None
     if fmt in ("csv", "jsonl"):
         rows = ((str(keys[q]), names[q] if image else None,
-                 session._encode(session.value(keys[q]))) for q in positions)
+                 session.encode(session.value(keys[q]))) for q in positions)
         writer = write_csv_labels if fmt == "csv" else write_jsonl_labels
         return writer(p, session.kind, rows)
     return write_label_studio(p, [_ls_task(session, q, names[q], url_prefix)
@@ -407,10 +407,10 @@ def import_into_session(session: Any, path: str | os.PathLike, format: str = "co
         else:
             e_score = e.score
         try:  # validate everything before anything is written
-            value = session._normalize(value, key)
+            value = session.normalize(value, key)
         except InputError as err:
             raise type(err)(f"{e.where}: {err}") from None
-        empty = value is None or value == session._empty()
+        empty = value is None or value == session.codec.empty()
         if as_ == "suggestions" and empty:
             continue
         if as_ == "labels" and not overwrite and session.is_labeled(key):

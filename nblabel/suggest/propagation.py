@@ -8,7 +8,7 @@ Use it through :meth:`nblabel.session.BoxSession.propagate`.
 from __future__ import annotations
 
 from collections.abc import Hashable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from nblabel.errors import InputError
 from nblabel.shapes import Box
@@ -19,14 +19,26 @@ from nblabel.suggest.tracker import (
     start_propagation,
 )
 
-if TYPE_CHECKING:
-    from nblabel.session import BoxSession
+__all__ = ["BoxSource", "propagate_session", "session_groups"]
 
-__all__ = ["propagate_session", "session_groups"]
+
+class BoxSource(Protocol):
+    """What propagation needs of a box session (a :class:`~nblabel.session.BoxSession`):
+    this module depends on the session's public surface, never on the session module."""
+
+    group_column: str | None
+    items: Any
+
+    def is_labeled(self, key: Any | None = None) -> bool: ...
+
+    def value(self, key: Any | None = None) -> Any: ...
+
+    def suggest(self, key: Any, value: Any, *, source: str = ..., score: float | None = ...,
+                replace: str = ...) -> Any: ...
 
 
 def session_groups(
-    session: BoxSession, *, sort: str | None = None
+    session: BoxSource, *, sort: str | None = None
 ) -> dict[Hashable, tuple[list[str], dict[int, tuple[Box, ...]], list[str]]]:
     """``group -> (image paths, keyframes, item keys)`` of a box session.
 
@@ -52,7 +64,7 @@ def session_groups(
 
 
 def propagate_session(
-    session: BoxSession,
+    session: BoxSource,
     *,
     tracker: str = "csrt",
     sort: str | None = None,

@@ -138,7 +138,7 @@ def _load(frame: Frame) -> np.ndarray:
             return cv2.cvtColor(frame, cv2.COLOR_GRAY2RGB)
         return frame[..., :3]
     try:
-        from nblabel.images import load_image
+        from nblabel.data.images import load_image
     except ImportError:  # pragma: no cover - images.py is part of the package
         bgr = cv2.imread(str(frame))
         if bgr is None:

@@ -16,8 +16,8 @@ from typing import Any
 import pandas as pd
 
 from nblabel.assist.tag_binding import N_SUGGESTIONS, rank_suggestions
+from nblabel.data.images import encode_for_display
 from nblabel.errors import NblabelError
-from nblabel.images import encode_for_display
 from nblabel.session import LabelSession
 from nblabel.widgets._protocol import Keymap, action_for, parse_message, resolve_keymap
 from nblabel.widgets.controls import Controls, LabelerBox

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from nblabel.images import encode_for_display
-from nblabel.items import ItemSet
+from nblabel.data.images import encode_for_display
+from nblabel.data.items import ItemSet
 
 __all__ = ["DisplayImage", "ImagePrefetcher", "encode_item"]
 

@@ -3,7 +3,7 @@ or send back each item.
 
 ::
 
-    from nblabel.review import Review
+    from nblabel.quality.review import Review
     from nblabel.widgets.review import ReviewWidget
     ReviewWidget(Review(session, where="model", model=model, reviewer="ana"))
 

@@ -10,7 +10,7 @@ import pytest
 from sklearn.linear_model import Ridge
 
 from nblabel.assist import BoxAssistant
-from nblabel.datasets import food_sample
+from nblabel.data.datasets import food_sample
 from nblabel.session import BoxSession
 from nblabel.shapes import Box
 from nblabel.suggest.model import SklearnBoxModel

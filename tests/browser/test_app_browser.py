@@ -24,7 +24,7 @@ from playwright.sync_api import expect
 
 from nblabel.bench import _browser as harness
 from nblabel.bench._browser import wait_for
-from nblabel.datasets import food_sample
+from nblabel.data.datasets import food_sample
 from nblabel.session import BoxSession
 from tests.browser.test_boxes_browser import to_page
 
@@ -159,7 +159,7 @@ def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
 def test_app_asks_for_a_name(browser, page, tmp_path):
     """Without $NBLABEL_ANNOTATOR each annotator types a name; two names get two different
     photos (leases), both recorded in the store."""
-    from nblabel.assign import leases
+    from nblabel.store.assign import leases
 
     store = tmp_path / "app.sqlite"
     with serve_app(tmp_path, store, None) as app:

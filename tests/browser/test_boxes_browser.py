@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from nblabel.bench._browser import wait_for
-from nblabel.datasets import food_sample
+from nblabel.data.datasets import food_sample
 from nblabel.session import BoxSession
 from nblabel.widgets.geometry import fit_view, image_to_canvas
 

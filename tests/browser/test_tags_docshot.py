@@ -18,7 +18,7 @@ pytestmark = [
 
 NOTEBOOK = r'''
 import nblabel
-from nblabel.datasets import projects_sample
+from nblabel.data.datasets import projects_sample
 from nblabel.vocab import TagVocabulary
 
 df, records = projects_sample()
