@@ -3,7 +3,7 @@
 For every suggestion shown in a ``nblabel bench boxes --keep-stores`` store (its last
 ``suggest`` event before the item was decided), the IoU with the VOC truth of: the box as
 shown, edge-snapped (nblabel.suggest.snap.snap_box), GrabCut-refined
-(nblabel.suggest.grabcut.grabcut_box) and GrabCut then snapped; accepts at THR for each,
+(grabcut_refine.py, this folder) and GrabCut then snapped; accepts at THR for each,
 the IoU histogram, and the milliseconds per box. The store must come from a run with
 refinement off (--no-refine), or from before refinement existed.
 
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nblabel.images import load_image
+from nblabel.data.images import load_image
 from nblabel.io.voc import read_voc
 from nblabel.shapes import Box
-from nblabel.suggest.grabcut import grabcut_box
+from grabcut_refine import grabcut_box  # this folder
 from nblabel.suggest.snap import snap_box
 
 store, thr = sys.argv[1], float(sys.argv[2])

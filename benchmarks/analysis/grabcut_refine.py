@@ -1,4 +1,9 @@
-"""GrabCut refinement: the box of the object's foreground, segmented from a rough box.
+"""GrabCut refinement, measured and left out of the product (benchmarks/results/boxes.md:
+on 400 suggestions of the full ECUSTFD run at accept-IoU 0.7 it gained 7 accepts and lost
+16, at ~1-2 s per box; edge snapping gained 16 and lost 6 at 0.5 ms). Kept here for the
+ablation (refine_ablation.py).
+
+The box of the object's foreground, segmented from a rough box.
 
 OpenCV's GrabCut (:func:`cv2.grabCut`, rectangle mode) is started from the box enlarged by
 ``margin`` on every side; the refined box is the bounding box of the largest foreground
