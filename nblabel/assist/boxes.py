@@ -323,7 +323,9 @@ class BoxAssistant:
         if self.model_ is None:
             parts.append(self._model_note or "tracker only")
         elif self.model_version:
-            parts.append(f"model v{len(self.fits)} on {self.model_version} labels")
+            device = getattr(self.model_, "device_", None)  # e.g. "cpu", "cuda"
+            parts.append(f"model v{len(self.fits)} on {self.model_version} labels"
+                         + (f" ({device})" if device else ""))
         else:
             parts.append(f"model after {self.first_fit} labels ({len(self._labeled)} so far)")
         m = self._model_lane.running_label
@@ -568,6 +570,12 @@ class BoxAssistant:
 
     def _predict_all(self, generation: int, batch: int = 64) -> int:
         todo = [p for p in range(len(self.session.items)) if p not in self._labeled]
+        stream = getattr(self.model_, "iter_predict_paths", None)
+        paths: list[Any] = [None]
+        with contextlib.suppress(InputError):  # an empty path cell: one image at a time
+            paths = [self.session.items.path(p) for p in todo] if stream else [None]
+        if None not in paths:  # files, not in-memory arrays: stream them
+            return self._predict_stream(generation, todo, paths, stream, batch)
         done = 0
         for start in range(0, len(todo), batch):
             if not self._model_lane.current(generation):
@@ -592,6 +600,29 @@ class BoxAssistant:
                     self._predicted[p] = tuple(_scaled(bs, 1.0 / s))
                 self._post(p)
                 done += 1
+        return done
+
+    def _predict_stream(self, generation: int, todo: list[int], paths: list[Any],
+                        stream: Any, batch: int) -> int:
+        """The prediction pass over image files: decoded in the model's background loader
+        (not kept in this assistant's image cache), boxes in full-resolution pixels."""
+        done = 0
+        batches = stream([str(p) for p in paths], max_side=self.work_side, batch_size=batch)
+        try:
+            for results in batches:
+                if not self._model_lane.current(generation):
+                    break
+                self._model_lane.running_label = f"predicting {done}/{len(todo)}"
+                for j, bs in results:
+                    p = todo[j]
+                    if bs is None or p in self._labeled:
+                        continue
+                    with self._lock:
+                        self._predicted[p] = bs
+                    self._post(p)
+                    done += 1
+        finally:
+            batches.close()  # stops the loader's worker processes
         return done
 
     # ------------------------------------------------------------------ posting
