@@ -220,3 +220,35 @@ def test_the_assistant_streams_its_prediction_pass_and_shows_the_device(tmp_path
     finally:
         a.close()
     assert not a.errors
+
+
+def test_a_fitted_model_pickles_with_its_weights():
+    import pickle
+
+    images, boxes = _scenes(4)
+    m = _tiny(threshold=0.05).fit(images, boxes)
+    copy = pickle.loads(pickle.dumps(m))
+    assert copy.classes_ == m.classes_ and copy.n_steps_ == 4
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(m), _weights(copy)))
+    assert copy.predict(images) == m.predict(images)
+    assert pickle.loads(pickle.dumps(_tiny())).max_steps == 4  # unfitted too
+
+
+@pytest.mark.slow
+def test_a_prediction_pass_splits_across_an_executor(tmp_path):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    from nblabel.models.box_data import predict_on_executor
+
+    images, boxes = _scenes(7)
+    paths = _write(tmp_path, images)
+    m = _tiny(threshold=0.05).fit(images, boxes)
+    want = m.predict_paths(paths, num_workers=0)
+    with ThreadPoolExecutor(2) as ex:
+        chunks = list(predict_on_executor(m, paths, ex, chunk_size=3, max_pending=2))
+    assert [s for s, _ in chunks] == [0, 3, 6]
+    assert [bs for _, c in chunks for bs in c] == want
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as ex:
+        got = [bs for _, c in predict_on_executor(m, paths, ex, chunk_size=4) for bs in c]
+    assert got == want  # the model travelled to another process with its weights

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,8 @@ import numpy as np
 from nblabel.images import LoadedImage, load_image
 from nblabel.shapes import Box
 
-__all__ = ["ImageCache", "PathImages", "TrainViews", "load_small", "make_loader"]
+__all__ = ["ImageCache", "PathImages", "TrainViews", "load_small", "make_loader",
+           "predict_on_executor"]
 
 _HEADER = struct.Struct("<4sII")  # magic, full-resolution width and height
 _MAGIC = b"NBL1"
@@ -183,6 +184,8 @@ def as_cache(cache: ImageCache | str | os.PathLike | None) -> ImageCache | None:
     """``cache`` as an :class:`ImageCache` (a directory becomes one; ``None`` stays)."""
     if cache is None or isinstance(cache, ImageCache):
         return cache
+    if not str(cache):
+        raise ValueError("cache='' is not a directory; pass cache=None for no cache")
     return ImageCache(cache)
 
 
@@ -278,3 +281,54 @@ def make_loader(dataset: Any, *, batch_size: int, num_workers: int,
     return DataLoader(dataset, batch_size=batch_size, shuffle=False, drop_last=False,
                       num_workers=num_workers, collate_fn=_as_list if as_list else None,
                       **kw)
+
+
+# ------------------------------------------------------------------ across an executor
+def _predict_chunk(model: Any, paths: list[str], kwargs: dict[str, Any]) -> list[Any]:
+    return model.predict_paths(paths, **kwargs)
+
+
+def predict_on_executor(
+    model: Any, paths: Sequence[str | os.PathLike], executor: Any, *,
+    chunk_size: int = 2000, max_pending: int = 4, **kwargs: Any,
+) -> Iterator[tuple[int, list[tuple[Box, ...]]]]:
+    """Split a prediction pass over image files across an executor.
+
+    Each chunk of ``chunk_size`` paths is predicted by a copy of the fitted ``model``
+    (pickled with its weights) on ``executor`` (a local
+    :class:`~concurrent.futures.ProcessPoolExecutor`, or a ``dask.distributed`` client's
+    ``get_executor()``, so a user who outgrows one machine adds workers). At most
+    ``max_pending`` chunks are in flight, so memory stays bounded. Yields
+    ``(start, boxes of paths[start:start + chunk_size])`` in order.
+
+    Parameters
+    ----------
+    model : BoxModel
+        A fitted model (anything with ``predict_paths`` that pickles).
+    paths : sequence of path-like
+        Image files, readable from the executor's workers.
+    executor : concurrent.futures.Executor
+        Where the chunks run.
+    **kwargs
+        Passed to ``predict_paths`` (``max_side``, ``batch_size``, ``cache``; each chunk
+        decodes in its own worker: ``num_workers`` defaults to 0 there).
+    """
+    from collections import deque
+
+    kwargs.setdefault("num_workers", 0)
+    names = [str(p) for p in paths]
+    pending: deque[tuple[int, Any]] = deque()
+    starts = iter(range(0, len(names), chunk_size))
+    try:
+        for start in starts:
+            pending.append((start, executor.submit(
+                _predict_chunk, model, names[start:start + chunk_size], kwargs)))
+            if len(pending) >= max_pending:
+                first, fut = pending.popleft()
+                yield first, fut.result()
+        while pending:
+            first, fut = pending.popleft()
+            yield first, fut.result()
+    finally:
+        for _, fut in pending:  # the caller stopped early: drop what has not started
+            fut.cancel()

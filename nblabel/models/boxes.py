@@ -141,6 +141,22 @@ class BoxModel:
         self.mixed_precision = mixed_precision
         self.random_state = random_state
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (to send a fitted model to a worker process or save it): the network
+        travels as its CPU ``state_dict``."""
+        state = self.__dict__.copy()
+        if "net_" in state:
+            state["net_"] = {k: v.detach().cpu() for k, v in self.net_.state_dict().items()}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        weights = state.get("net_")
+        self.__dict__.update(state)
+        if isinstance(weights, dict):
+            self.net_ = build_net(len(self.classes_), self.width)
+            self.net_.load_state_dict(weights)
+            self.net_.eval()
+
     # -- training --------------------------------------------------------------------
     def fit(
         self,
