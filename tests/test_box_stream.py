@@ -112,6 +112,8 @@ def test_a_cached_pass_gives_the_same_boxes(tmp_path):
     warm = m.predict_paths(paths, num_workers=0, cache=tmp_path / "c")
     assert plain == cold == warm
     assert len(list((tmp_path / "c").rglob("*.nbl"))) == 6
+    with pytest.raises(ValueError, match="cache=None"):  # '' would be the working directory
+        m.predict_paths(paths, num_workers=0, cache="")
 
 
 @pytest.mark.slow
