@@ -71,7 +71,10 @@ def generate_images(root: str | os.PathLike, n: int, *, processes: int = 2,
     Images ``0..k-1`` are the same for any ``n >= k`` (each chunk has its own seed).
     """
     starts = list(range(0, n, _CHUNK))
-    with ProcessPoolExecutor(max(1, processes)) as ex:
+    # spawn: a forked copy of a process running threads (torch's, a test runner's) can
+    # deadlock on a lock held at the fork
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max(1, processes), mp_context=ctx) as ex:
         chunks = list(ex.map(_make_chunk, [str(root)] * len(starts), starts,
                              [min(s + _CHUNK, n) for s in starts], [seed] * len(starts)))
     paths = [str(Path(root) / f"{i // _CHUNK:04d}" / f"{i:06d}.jpg") for i in range(n)]
