@@ -8,12 +8,11 @@ import logging
 import time
 from typing import Any
 
-import cv2
-
 from nblabel.assist.box_tracking import scaled
 from nblabel.data.images import LoadedImage
+from nblabel.errors import InputError
 from nblabel.shapes import Box
-from nblabel.suggest.doubt import SECOND_LOOK_SCALE, SizeStats, rescale
+from nblabel.suggest.doubt import SizeStats, zoom_out
 
 __all__ = ["TrainingMixin"]
 
@@ -107,6 +106,9 @@ class TrainingMixin:
                      todo: list[int] | None = None) -> int:
         if todo is None:
             todo = [p for p in range(len(self.session.items)) if p not in self._labeled]
+        paths = self._stream_paths(todo)
+        if paths is not None:
+            return self._predict_stream(generation, todo, paths, batch)
         done = 0
         for start in range(0, len(todo), batch):
             if not self._model_lane.current(generation):
@@ -137,14 +139,49 @@ class TrainingMixin:
         return done
 
     def _second_look(self, images: list[Any]) -> list[list[Box]] | None:
-        """The model's boxes on smaller copies of the images, mapped back (miss
-        detection)."""
+        """The model's boxes on zoomed-out copies of the images, mapped back (miss
+        detection; :func:`nblabel.suggest.doubt.zoom_out`)."""
         if not self.check_misses or not images:
             return None
-        k = SECOND_LOOK_SCALE
-        small = [cv2.resize(im, (max(1, round(im.shape[1] * k)), max(1, round(im.shape[0] * k))),
-                            interpolation=cv2.INTER_AREA) for im in images]
-        return [rescale(bs, 1.0 / k) for bs in self.model_.predict(small)]
+        looks = [zoom_out(im) for im in images]
+        return [look.back(bs) for look, bs in
+                zip(looks, self.model_.predict([look.pixels for look in looks]))]
+
+    def _stream_paths(self, todo: list[int]) -> list[str] | None:
+        """Image files to stream through the model's loader, when the pass is larger than
+        the image cache (else ``None``: decoded images are cached and reused by the next
+        pass, and get the second look)."""
+        if len(todo) <= self.cache_images or not hasattr(self.model_, "iter_predict_paths"):
+            return None
+        try:
+            paths = [self.session.items.path(p) for p in todo]
+        except InputError:  # an empty path cell
+            return None
+        return None if any(p is None for p in paths) else [str(p) for p in paths]
+
+    def _predict_stream(self, generation: int, todo: list[int], paths: list[str],
+                        batch: int) -> int:
+        """The prediction pass over image files decoded by the model's background loader
+        (not kept in the image cache; no second look), boxes in full-resolution pixels."""
+        done = 0
+        batches = self.model_.iter_predict_paths(paths, max_side=self.work_side,
+                                                 batch_size=batch)
+        try:
+            for results in batches:
+                if not self._model_lane.current(generation):
+                    break
+                self._model_lane.running_label = f"predicting {done}/{len(todo)}"
+                for j, bs in results:
+                    p = todo[j]
+                    if bs is None or p in self._labeled:
+                        continue
+                    with self._lock:
+                        self._predicted[p] = bs
+                    self._post(p)
+                    done += 1
+        finally:
+            batches.close()  # stops the loader's worker processes
+        return done
 
 
 def class_sizes(images: list[Any], boxes: list[list[Box]]) -> dict[str, SizeStats]:

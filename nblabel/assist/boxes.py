@@ -44,16 +44,17 @@ from typing import Any
 import numpy as np
 
 from nblabel.assist._worker import Lane
-from nblabel.assist.box_tracking import TrackingMixin, scaled, track_chain
+from nblabel.assist.box_posting import PostingMixin
+from nblabel.assist.box_tracking import TrackingMixin, track_chain
 from nblabel.assist.box_training import TrainingMixin
 from nblabel.assist.ordering import group_order, priorities, spread_order
 from nblabel.data.images import LoadedImage
 from nblabel.errors import InputError
 from nblabel.shapes import Box
 from nblabel.suggest.calibration import AcceptanceCalibrator
-from nblabel.suggest.doubt import PENALTY, SizeStats, suspect
-from nblabel.suggest.fusion import Trust, align_classes, fuse_boxes
-from nblabel.suggest.rules import DEFAULT_RULES, ItemInfo, Rule, apply_rules
+from nblabel.suggest.doubt import SizeStats
+from nblabel.suggest.fusion import Trust, align_classes
+from nblabel.suggest.rules import DEFAULT_RULES, Rule
 from nblabel.suggest.tracker import TRACKERS
 
 __all__ = ["BoxAssistant", "track_chain"]
@@ -63,7 +64,7 @@ Listener = Callable[[str, dict[str, Any]], None]
 
 
 # --------------------------------------------------------------------------- assistant
-class BoxAssistant(TrackingMixin, TrainingMixin):
+class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
     """Tracker propagation, background retraining and queue order for a box session.
 
     Parameters
@@ -114,7 +115,10 @@ class BoxAssistant(TrackingMixin, TrainingMixin):
         *suspected miss* has its score halved per sign, so the queue serves it early, and
         :meth:`note` says why. Costs a second prediction pass (at 0.75 of the size).
     cache_images : int
-        Decoded work-size images kept in memory for training and prediction.
+        Decoded work-size images kept in memory for training and prediction. A prediction
+        pass over more unlabeled images than this streams them instead through the
+        model's background loader (:meth:`nblabel.models.BoxModel.iter_predict_paths`;
+        memory independent of their number, no second look).
     """
 
     def __init__(
@@ -305,7 +309,9 @@ class BoxAssistant(TrackingMixin, TrainingMixin):
         if self.model_ is None:
             parts.append(self._model_note or "tracker only")
         elif self.model_version:
-            parts.append(f"model v{len(self.fits)} on {self.model_version} labels")
+            device = getattr(self.model_, "device_", None)  # e.g. "cpu", "cuda"
+            parts.append(f"model v{len(self.fits)} on {self.model_version} labels"
+                         + (f" ({device})" if device else ""))
         else:
             parts.append(f"model after {self.first_fit} labels ({len(self._labeled)} so far)")
         m = self._model_lane.running_label
@@ -410,110 +416,6 @@ class BoxAssistant(TrackingMixin, TrainingMixin):
             accepted = shown is not None and any(
                 b.label == label.label and b.iou(label) > 0.999 for b in shown)
             self.trust.settle(t, m, label, corrected=not accepted)
-
-    # ------------------------------------------------------------------ posting
-    def _post(self, pos: int) -> None:
-        """Fuse what is known of one image into its suggestion and post it if it changed."""
-        s = self.session
-        key = str(s.items.keys[pos])
-        if pos in self._labeled or self._closed:
-            return
-        with self._lock:
-            tracked, predicted = self._tracked.get(pos, ()), self._predicted.get(pos, ())
-        if self._classes_of is not None:
-            c = self._classes_of[pos]
-            tracked = tuple(b.replace(label=c) for b in tracked)
-            predicted = tuple(b.replace(label=c) for b in predicted)
-            allowed: tuple[str, ...] = (c,)
-        else:
-            allowed = tuple(s.classes)
-        fused = fuse_boxes(tracked, predicted, p_model=self.trust.p_model,
-                           w_model=self.trust.w_model)
-        fused = tuple(b for b in fused if b.label in allowed)
-        w, h = s.items.size(pos)
-        fused = apply_rules(fused, self.rules, ItemInfo(key=key, width=w, height=h,
-                                                        classes=allowed))
-        if not fused:
-            return
-        fused = self._doubted(pos, fused, tracked, (w, h))
-        if self.refine:
-            fused = self._refined(pos, fused)
-        with self._lock:
-            if self._posted.get(pos) == fused:
-                return
-            self._posted[pos] = fused
-            self._scores[pos] = float(fused[0].score or 0.0)
-        scores = [b.score for b in fused if b.score is not None]
-        source = fused[0].source if fused[0].source in ("tracker", "model") else (
-            "tracker" if tracked and not predicted else "model")
-        raw = min(scores) if scores else 0.0
-        shown = self.calibrator.calibrated(source, raw)
-        with self._lock:
-            self._shown[pos] = (source, raw)
-        s.suggest(key, fused, source=source, score=raw if shown is None else shown,
-                  replace="all")
-
-    def _refined(self, pos: int, boxes: tuple[Box, ...]) -> tuple[Box, ...]:
-        """Each box's edges snapped to the nearest strong boundary (work-size image)."""
-        from nblabel.suggest.snap import snap_box
-
-        t0 = time.perf_counter()
-        try:
-            im = self._image(pos)
-        except Exception:  # no image, no refinement: the box is shown as it is
-            return boxes
-        snapped = [snap_box(im.pixels, b, band=self.refine_band)
-                   for b in scaled(boxes, im.scale)]
-        out = scaled(snapped, 1.0 / im.scale)
-        self.refine_ms.append((time.perf_counter() - t0) * 1000)
-        del self.refine_ms[:-100_000]
-        return tuple(out)
-
-    def _doubted(self, pos: int, boxes: tuple[Box, ...], tracked: tuple[Box, ...],
-                 size: tuple[int, int]) -> tuple[Box, ...]:
-        """The boxes with the score of each suspected miss cut (see ``check_misses``)."""
-        if not self.check_misses:
-            return boxes
-        with self._lock:
-            second = self._second_look_boxes.get(pos)
-            sizes = self._size_stats
-        out, reasons = [], []
-        for b in boxes:
-            why = suspect(b, second_look=second, tracked=tracked, sizes=sizes,
-                          image_size=size)
-            if why and b.score is not None:
-                b = b.replace(score=b.score * PENALTY ** len(why))
-            reasons.extend(r for r in why if r not in reasons)
-            out.append(b)
-        with self._lock:
-            self._doubts[pos] = tuple(reasons)
-        return tuple(sorted(out, key=lambda b: -(b.score or 0.0)))
-
-    def suspected(self, key: Any) -> tuple[str, ...]:
-        """Why the item's pending suggestion may be on the wrong object (empty: no sign of
-        it); see ``check_misses``."""
-        pos = int(self.session.items.position_of(key))
-        with self._lock:
-            return self._doubts.get(pos, ()) if pos in self._shown else ()
-
-    def note(self, key: Any) -> str:
-        """What the annotator should know about an item's suggestion beyond its score:
-        the model's version and how many labels it learned from, and whether the score is
-        calibrated yet (e.g. ``"model v1, 13 labels, score not calibrated yet"``)."""
-        pos = int(self.session.items.position_of(key))
-        with self._lock:
-            raw = self._shown.get(pos)
-        if raw is None:
-            return ""
-        parts = []
-        doubts = self.suspected(key)
-        if doubts:
-            parts.append("suspected miss: " + "; ".join(doubts))
-        if raw[0] == "model" and self.fits:
-            parts.append(f"model v{len(self.fits)}, {self.model_version} labels")
-        if self.calibrator.decisions(raw[0]) < self.calibrator.min_decisions:
-            parts.append("score not calibrated yet")
-        return ", ".join(parts)
 
     # ------------------------------------------------------------------ order
     def _reorder_queue(self) -> None:

@@ -128,7 +128,7 @@ def markdown(out_dir: Path) -> str:
         "`closure`: the 13 parent tags that collect three or more functions are fitted, but "
         "their child functions are not conditionally independent (children are "
         "topic-exclusive) and F1 drops by about 1 point. On synthetic votes with unequal "
-        "accuracies it beats majority vote (tests/test_labelmodel.py).",
+        "accuracies it beats majority vote (tests/quality/test_labelmodel.py).",
         "- The authors' tags miss many true tags, so precision against them is a lower "
         "bound; the alias functions' empirical accuracy ranges from 0.10 (`alias:inference`) "
         "to 0.97 (`alias:tensorflow`), which `lf_summary` shows after a few labels.",

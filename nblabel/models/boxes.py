@@ -8,95 +8,50 @@ refines its edges. Training samples both views (whole images and jittered crops 
 boxes), so one network serves both passes. Horizontal-flip test-time augmentation averages
 the two masks.
 
+It runs where torch finds the fastest device (``device="auto"``: CUDA, then Apple MPS, else
+the CPU; float16 autocast on CUDA). :meth:`BoxModel.fit` and :meth:`BoxModel.predict` take
+decoded arrays; :meth:`BoxModel.fit_paths`, :meth:`BoxModel.predict_paths` and
+:meth:`BoxModel.iter_predict_paths` take image files and stream them through background
+decoding processes and an optional disk cache (:mod:`nblabel.models.box_data`), so memory
+stays flat over 100,000 images.
+
 ``torch`` is imported lazily: importing this module (and all of nblabel's core) works
 without it.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import cv2
 import numpy as np
 
 from nblabel.errors import InvalidBoxError
+from nblabel.models.box_data import (
+    ImageCache,
+    PathImages,
+    TrainViews,
+    ViewSpec,
+    as_cache,
+    context_rect,
+    crop,
+    default_workers,
+    make_loader,
+    sample_view,
+    scaled,
+)
+from nblabel.models.box_net import build_net, resolve_device
+from nblabel.models.box_net import torch_module as _torch
 from nblabel.shapes import Box
 
-__all__ = ["BoxModel"]
+__all__ = ["BoxModel", "resolve_device"]
 
-
-def _torch() -> Any:
-    # Idle OpenMP threads sleep instead of spinning: on a busy machine (or a notebook
-    # kernel sharing its cores with the browser) spinning threads made training 10-20x
-    # slower here. Only effective when torch is first imported here.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    try:
-        import torch
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "nblabel.models.BoxModel needs torch: pip install 'nblabel[torch]'"
-        ) from e
-    return torch
-
-
-def _build_net(n_classes: int, width: int) -> Any:
-    torch = _torch()
-    nn = torch.nn
-    w = width
-
-    def cbr(i: int, o: int, s: int = 1, d: int = 1) -> Any:
-        return nn.Sequential(
-            nn.Conv2d(i, o, 3, s, padding=d, dilation=d, bias=False),
-            nn.BatchNorm2d(o), nn.ReLU(inplace=True),
-        )
-
-    class Net(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.e1 = nn.Sequential(cbr(3, w, 2), cbr(w, w))                    # /2
-            self.e2 = nn.Sequential(cbr(w, 2 * w, 2), cbr(2 * w, 2 * w))        # /4
-            self.e3 = nn.Sequential(cbr(2 * w, 4 * w, 2), cbr(4 * w, 4 * w))    # /8
-            self.e4 = nn.Sequential(cbr(4 * w, 6 * w, 2), cbr(6 * w, 6 * w, d=2),
-                                    cbr(6 * w, 6 * w, d=4))                      # /16
-            self.d3 = cbr(10 * w, 4 * w)
-            self.d2 = cbr(6 * w, 2 * w)
-            self.head = nn.Conv2d(2 * w, 1 + n_classes, 1)
-
-        def forward(self, x: Any) -> Any:
-            f = torch.nn.functional
-            x2 = self.e2(self.e1(x))
-            x3 = self.e3(x2)
-            x4 = self.e4(x3)
-            y = self.d3(torch.cat([f.interpolate(x4, scale_factor=2.0), x3], 1))
-            y = self.d2(torch.cat([f.interpolate(y, scale_factor=2.0), x2], 1))
-            return self.head(y)
-
-    return Net()
-
-
-def _coverage(a: float, b: float, n: int) -> np.ndarray:
-    """Fraction of each of ``n`` unit cells covered by the interval ``[a, b]``."""
-    j = np.arange(n, dtype=np.float32)
-    return np.clip(np.minimum(b, j + 1) - np.maximum(a, j), 0.0, 1.0)
-
-
-def _crop(img: np.ndarray, rect: tuple[float, float, float, float], size: int) -> np.ndarray:
-    """Resize the part ``rect`` (x0, y0, x1, y1; may exceed the image) to ``size`` x ``size``."""
-    x0, y0, x1, y1 = rect
-    sx, sy = size / (x1 - x0), size / (y1 - y0)
-    m = np.array([[sx, 0, -x0 * sx], [0, sy, -y0 * sy]], dtype=np.float64)
-    interp = cv2.INTER_AREA if min(sx, sy) < 1 else cv2.INTER_LINEAR
-    return cv2.warpAffine(img, m, (size, size), flags=interp, borderMode=cv2.BORDER_REPLICATE)
-
-
-def _context_rect(b: Box, w: int, h: int, factor: float) -> tuple[float, float, float, float]:
-    cx, cy = (b.x0 + b.x1) / 2, (b.y0 + b.y1) / 2
-    half_w, half_h = b.width * factor / 2, b.height * factor / 2
-    half_w, half_h = min(max(half_w, 8.0), w), min(max(half_h, 8.0), h)
-    return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+log = logging.getLogger("nblabel")
 
 
 class BoxModel:
@@ -128,6 +83,10 @@ class BoxModel:
         Continue from the previous weights on a new :meth:`fit` (same classes only).
     num_threads : int, optional
         Torch CPU threads (default: all usable cores).
+    device : str or torch.device
+        ``"auto"`` (CUDA when available, then Apple MPS, else the CPU), or a device name.
+    mixed_precision : bool, optional
+        Run the network in float16 autocast (default: on CUDA only).
     random_state : int
         Seed of weights, sampling and augmentation.
 
@@ -139,6 +98,10 @@ class BoxModel:
         Steps run by the last :meth:`fit`.
     fit_seconds_ : float
         Wall time of the last :meth:`fit`.
+    device_ : str
+        Device of the last fit or prediction (e.g. ``"cpu"``, ``"cuda"``).
+    mixed_precision_ : bool
+        Whether that ran in float16 autocast.
     """
 
     def __init__(
@@ -157,6 +120,8 @@ class BoxModel:
         threshold: float = 0.5,
         warm_start: bool = False,
         num_threads: int | None = None,
+        device: Any = "auto",
+        mixed_precision: bool | None = None,
         random_state: int = 0,
     ) -> None:
         self.input_size = input_size
@@ -172,40 +137,27 @@ class BoxModel:
         self.threshold = threshold
         self.warm_start = warm_start
         self.num_threads = num_threads
+        self.device = device
+        self.mixed_precision = mixed_precision
         self.random_state = random_state
 
-    # -- training --------------------------------------------------------------------
-    def _sample(
-        self, rng: np.random.Generator, img: np.ndarray, boxes: Sequence[Box]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        s, out = self.input_size, self.input_size // 4
-        h, w = img.shape[:2]
-        if boxes and rng.random() < self.crop_share:
-            b = boxes[rng.integers(len(boxes))]
-            f = self.context * float(np.exp(rng.uniform(-0.3, 0.3)))
-            x0, y0, x1, y1 = _context_rect(b, w, h, f)
-            dx, dy = (x1 - x0) * rng.uniform(-0.15, 0.15), (y1 - y0) * rng.uniform(-0.15, 0.15)
-            rect = (x0 + dx, y0 + dy, x1 + dx, y1 + dy)
-        else:
-            m = rng.uniform(0.0, 0.08, size=4) * np.array([w, h, w, h])
-            if rng.random() < 0.5:  # pad or trim the borders a little
-                m = -m
-            rect = (m[0], m[1], w - m[2], h - m[3])
-        x = _crop(img, rect, s)
-        obj = np.zeros((out, out), np.float32)
-        cls = np.full((out, out), -1, np.int64)
-        k = out / (rect[2] - rect[0]), out / (rect[3] - rect[1])
-        for b in sorted(boxes, key=lambda b: -b.area):  # small boxes win class pixels
-            cx = _coverage((b.x0 - rect[0]) * k[0], (b.x1 - rect[0]) * k[0], out)
-            cy = _coverage((b.y0 - rect[1]) * k[1], (b.y1 - rect[1]) * k[1], out)
-            cov = np.outer(cy, cx)
-            obj = np.maximum(obj, cov)
-            cls[cov >= 0.5] = self.classes_.index(b.label)
-        if rng.random() < 0.5:
-            x, obj, cls = x[:, ::-1], obj[:, ::-1], cls[:, ::-1]
-        x = x.astype(np.float32) * rng.uniform(0.8, 1.2) + rng.uniform(-20, 20)
-        return x, obj, cls
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable (to send a fitted model to a worker process or save it): the network
+        travels as its CPU ``state_dict``."""
+        state = self.__dict__.copy()
+        if "net_" in state:
+            state["net_"] = {k: v.detach().cpu() for k, v in self.net_.state_dict().items()}
+        return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        weights = state.get("net_")
+        self.__dict__.update(state)
+        if isinstance(weights, dict):
+            self.net_ = build_net(len(self.classes_), self.width)
+            self.net_.load_state_dict(weights)
+            self.net_.eval()
+
+    # -- training --------------------------------------------------------------------
     def fit(
         self,
         images: Sequence[np.ndarray],
@@ -224,75 +176,158 @@ class BoxModel:
         should_stop : callable, optional
             Polled every step; training ends early when it returns ``True`` (cancel).
         """
-        torch = _torch()
+        _torch()  # the ImportError that says how to install it comes first
+        classes = self._check_fit(images, boxes)
+        rng = np.random.default_rng(self.random_state)
+        spec = self._spec(classes)
+        lists = [list(bs) for bs in boxes]
+
+        def batches() -> Iterator[tuple[Any, Any, Any]]:
+            while True:
+                idx = rng.integers(len(images), size=self.batch_size)
+                views = [sample_view(rng, images[i], lists[i], spec) for i in idx]
+                yield tuple(np.stack(v) for v in zip(*views))  # type: ignore[misc]
+
+        return self._train(classes, batches(), should_stop)
+
+    def _check_fit(self, images: Sequence[Any], boxes: Sequence[Sequence[Box]]) -> list[str]:
         if len(images) != len(boxes):
             raise ValueError(f"{len(images)} images but {len(boxes)} box lists")
-        if not images:
+        if not len(images):
             raise ValueError("fit needs at least one image")
         classes = sorted({b.label for bs in boxes for b in bs})
         if not classes:
             raise ValueError("fit needs at least one box")
-        torch.set_num_threads(self.num_threads or len(os.sched_getaffinity(0)))
-        rng = np.random.default_rng(self.random_state)
+        return classes
+
+    def _spec(self, classes: Sequence[str]) -> ViewSpec:
+        return ViewSpec(self.input_size, self.crop_share, self.context, tuple(classes))
+
+    def _train(self, classes: list[str], batches: Iterable[tuple[Any, Any, Any]],
+               should_stop: Callable[[], bool] | None) -> BoxModel:
+        """The training loop over ``(x, obj, cls)`` batches (arrays or tensors)."""
+        torch = _torch()
+        dev = self._setup()
         torch.manual_seed(self.random_state)
         same = getattr(self, "classes_", None) == classes
         if not (self.warm_start and same and hasattr(self, "net_")):
             self.classes_ = classes
-            self.net_ = _build_net(len(classes), self.width)
-        net = self.net_
+            self.net_ = build_net(len(classes), self.width)
+        net = self.net_.to(dev)
         opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=1e-4)
         sched = torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=self.lr, total_steps=max(self.max_steps, 2), pct_start=0.15
         )
+        amp = self.mixed_precision_
+        scaler = torch.amp.GradScaler(dev.type, enabled=amp and dev.type == "cuda")
         net.train()
         t0, step = time.perf_counter(), 0
         f = torch.nn.functional
-        boxes = [list(bs) for bs in boxes]
+        it = iter(batches)  # a DataLoader's workers stop when this goes
         while step < self.max_steps:
             if should_stop is not None and should_stop():
                 break
             if self.max_seconds is not None and time.perf_counter() - t0 > self.max_seconds:
                 break
-            idx = rng.integers(len(images), size=self.batch_size)
-            xs, objs, clss = zip(*(self._sample(rng, images[i], boxes[i]) for i in idx))
-            x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).div_(255.0).sub_(0.5)
-            obj = torch.from_numpy(np.stack(objs))
-            cls = torch.from_numpy(np.stack(clss))
-            out = net(x)
+            xs, objs, clss = (torch.as_tensor(a).to(dev, non_blocking=True) for a in next(it))
+            x = xs.permute(0, 3, 1, 2).div_(255.0).sub_(0.5)
+            with self._autocast(dev):
+                out = net(x)
+            out = out.float()
             p = torch.sigmoid(out[:, 0])
-            loss = f.binary_cross_entropy_with_logits(out[:, 0], obj)
-            inter = (p * obj).sum((1, 2))
-            dice = 1 - (2 * inter + 1) / (p.sum((1, 2)) + obj.sum((1, 2)) + 1)
+            loss = f.binary_cross_entropy_with_logits(out[:, 0], objs)
+            inter = (p * objs).sum((1, 2))
+            dice = 1 - (2 * inter + 1) / (p.sum((1, 2)) + objs.sum((1, 2)) + 1)
             loss = loss + dice.mean()
-            if len(classes) > 1 and (cls >= 0).any():
-                loss = loss + 0.5 * f.cross_entropy(out[:, 1:], cls, ignore_index=-1)
+            if len(classes) > 1 and (clss >= 0).any():
+                loss = loss + 0.5 * f.cross_entropy(out[:, 1:], clss, ignore_index=-1)
             opt.zero_grad()
-            loss.backward()
-            opt.step()
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
             if step < self.max_steps - 1:
                 sched.step()
             step += 1
+        del it
         self.n_steps_ = step
         self.fit_seconds_ = time.perf_counter() - t0
         net.eval()
         return self
 
+    def _autocast(self, dev: Any) -> Any:
+        torch = _torch()
+        half = torch.bfloat16 if dev.type == "cpu" else torch.float16
+        return torch.autocast(dev.type, dtype=half, enabled=self.mixed_precision_)
+
+    def _setup(self) -> Any:
+        """Resolve the device (``device_``, ``mixed_precision_``) and the CPU threads."""
+        torch = _torch()
+        dev = resolve_device(self.device)
+        self.device_ = str(dev)
+        amp = self.mixed_precision
+        self.mixed_precision_ = dev.type == "cuda" if amp is None else bool(amp)
+        torch.set_num_threads(self.num_threads or len(os.sched_getaffinity(0)))
+        return dev
+
+    def fit_paths(
+        self,
+        paths: Sequence[str | os.PathLike],
+        boxes: Sequence[Sequence[Box]],
+        *,
+        max_side: int | None = 320,
+        cache: ImageCache | str | os.PathLike | None = None,
+        num_workers: int | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> BoxModel:
+        """Train on image files, decoded and augmented in background worker processes.
+
+        Only the views of the current and the next few batches are in memory, whatever
+        the number of images. The views are drawn from a seeded stream (image and
+        augmentation of view ``k`` from ``(random_state, k)``), so a fit is the same with
+        any ``num_workers``; it is not the same as :meth:`fit` on the decoded arrays.
+
+        Parameters
+        ----------
+        paths : sequence of path-like
+            Image files (any format :func:`nblabel.images.load_image` reads).
+        boxes : sequence of sequences of Box
+            Boxes of each image, in the full-resolution (EXIF-rotated) image's pixels.
+        max_side : int, optional
+            Images are decoded reduced to at most this many pixels on their longer side.
+        cache : ImageCache or path-like, optional
+            Keep the reduced images on disk here (see :class:`ImageCache`).
+        num_workers : int, optional
+            Decoding processes (default: none under 512 images, else up to 2).
+        should_stop : callable, optional
+            Polled every step; training ends early when it returns ``True``.
+        """
+        _torch()
+        classes = self._check_fit(paths, boxes)
+        views = TrainViews(paths, boxes, self.max_steps * self.batch_size, self._spec(classes),
+                           max_side=max_side, cache=as_cache(cache),
+                           random_state=self.random_state)
+        loader = make_loader(views, batch_size=self.batch_size,
+                             num_workers=default_workers(len(paths), num_workers))
+        return self._train(classes, loader, should_stop)
+
     # -- prediction ------------------------------------------------------------------
     def _maps(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Objectness probability and class probabilities at the input size."""
         torch = _torch()
-        x = torch.from_numpy(np.stack(crops).astype(np.float32))
+        dev = next(self.net_.parameters()).device
+        x = torch.from_numpy(np.stack(crops)).to(dev, non_blocking=True).float()
         x = x.permute(0, 3, 1, 2).div_(255.0).sub_(0.5)
-        with torch.inference_mode():
+        with torch.inference_mode(), self._autocast(dev):
             out = self.net_(x)
             if self.tta:
                 out = (out + self.net_(x.flip(3)).flip(3)) / 2
+        with torch.inference_mode():
             out = torch.nn.functional.interpolate(
-                out, size=(self.input_size, self.input_size), mode="bilinear",
+                out.float(), size=(self.input_size, self.input_size), mode="bilinear",
                 align_corners=False,
             )
-            obj = torch.sigmoid(out[:, 0]).numpy()
-            cls = torch.softmax(out[:, 1:], 1).numpy()
+            obj = torch.sigmoid(out[:, 0]).cpu().numpy()
+            cls = torch.softmax(out[:, 1:], 1).cpu().numpy()
         return obj, cls
 
     def _components(
@@ -329,14 +364,13 @@ class BoxModel:
         """
         if not hasattr(self, "net_"):
             raise RuntimeError("BoxModel is not fitted yet: call fit(images, boxes) first")
-        torch = _torch()
-        torch.set_num_threads(self.num_threads or len(os.sched_getaffinity(0)))
+        self.net_.to(self._setup())
         s = self.input_size
         results: list[tuple[Box, ...]] = []
         for start in range(0, len(images), batch_size):
             chunk = images[start:start + batch_size]
             full = [(0.0, 0.0, float(im.shape[1]), float(im.shape[0])) for im in chunk]
-            obj, cls = self._maps([_crop(im, r, s) for im, r in zip(chunk, full)])
+            obj, cls = self._maps([crop(im, r, s) for im, r in zip(chunk, full)])
             first = [self._to_boxes(self._components(o, c), r) for o, c, r in
                      zip(obj, cls, full)]
             if max_boxes is not None:
@@ -344,6 +378,83 @@ class BoxModel:
             if self.refine:
                 first = self._refine(chunk, first)
             results.extend(first if max_boxes is None else [bs[:max_boxes] for bs in first])
+        return results
+
+    def iter_predict_paths(
+        self,
+        paths: Sequence[str | os.PathLike],
+        *,
+        max_side: int | None = 320,
+        batch_size: int = 64,
+        cache: ImageCache | str | os.PathLike | None = None,
+        num_workers: int | None = None,
+        max_boxes: int | None = None,
+        progress: bool = False,
+    ) -> Iterator[list[tuple[int, tuple[Box, ...] | None]]]:
+        """Predict image files batch by batch: yields ``[(index, boxes), ...]`` per batch.
+
+        Images are decoded (EXIF-rotated, reduced to ``max_side``) by background worker
+        processes, at most two batches per worker ahead, so memory does not grow with the
+        number of images. Boxes are in the full-resolution image's pixels; an unreadable
+        file gives ``None`` and a logged warning naming it. Closing the generator (or
+        leaving a ``for`` loop over it) stops the workers.
+
+        Parameters
+        ----------
+        paths : sequence of path-like
+            Image files, e.g. a DataFrame column (``df["path"]``).
+        max_side : int, optional
+            Decode at most this many pixels on the longer side (the assistant's
+            ``work_side``); predictions equal :meth:`predict` on
+            ``load_image(path, max_side=max_side).pixels``, scaled to full resolution.
+        batch_size : int
+            Images per network batch.
+        cache : ImageCache or path-like, optional
+            Keep the reduced images on disk here, so a later pass skips decoding.
+        num_workers : int, optional
+            Decoding processes (default: none under 512 images, else up to 2).
+        max_boxes : int, optional
+            Keep at most this many boxes per image.
+        progress : bool
+            Show a tqdm progress bar (scripts).
+        """
+        if not hasattr(self, "net_"):
+            raise RuntimeError("BoxModel is not fitted yet: call fit(images, boxes) first")
+        from tqdm.auto import tqdm
+
+        data = PathImages(paths, max_side, as_cache(cache))
+        loader = make_loader(data, batch_size=batch_size, as_list=True,
+                             num_workers=default_workers(len(data), num_workers))
+        with tqdm(total=len(data), unit="img", disable=not progress, mininterval=2.0) as bar:
+            for batch in loader:
+                ok = [(i, im) for i, im, _ in batch if im is not None]
+                for _, _, err in batch:
+                    if err is not None:
+                        log.warning("nblabel BoxModel: image skipped: %s", err)
+                found = self.predict([im.pixels for _, im in ok], max_boxes=max_boxes,
+                                     batch_size=batch_size) if ok else []
+                out: dict[int, tuple[Box, ...] | None] = {i: None for i, _, _ in batch}
+                for (i, im), bs in zip(ok, found):
+                    out[i] = tuple(scaled(bs, 1.0 / im.scale))
+                bar.update(len(batch))
+                yield list(out.items())
+
+    def predict_paths(
+        self, paths: Sequence[str | os.PathLike], **kwargs: Any
+    ) -> list[tuple[Box, ...]]:
+        """Boxes for every image file, in order (``()`` for an unreadable file, with a
+        warning saying how many). Keyword arguments as :meth:`iter_predict_paths`."""
+        results: list[tuple[Box, ...]] = [()] * len(paths)
+        failed = 0
+        for batch in self.iter_predict_paths(paths, **kwargs):
+            for i, bs in batch:
+                if bs is None:
+                    failed += 1
+                else:
+                    results[i] = bs
+        if failed:
+            warnings.warn(f"{failed} of {len(paths)} images could not be read (see the log "
+                          "for each file); they got no boxes", stacklevel=2)
         return results
 
     def _to_boxes(self, comps: list, rect: tuple[float, float, float, float]) -> tuple[Box, ...]:
@@ -363,9 +474,9 @@ class BoxModel:
         jobs = [(i, b) for i, bs in enumerate(found) for b in bs]
         if not jobs:
             return found
-        rects = [_context_rect(b, images[i].shape[1], images[i].shape[0], self.context)
+        rects = [context_rect(b, images[i].shape[1], images[i].shape[0], self.context)
                  for i, b in jobs]
-        obj, cls = self._maps([_crop(images[i], r, self.input_size)
+        obj, cls = self._maps([crop(images[i], r, self.input_size)
                                for (i, _), r in zip(jobs, rects)])
         new: list[list[Box]] = [[] for _ in found]
         for (i, b), o, c, r in zip(jobs, obj, cls, rects):

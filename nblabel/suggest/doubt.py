@@ -1,10 +1,12 @@
 """Miss detection: signs that a suggested box is on the wrong object, before it is shown.
 
 A model that has found the object tends to find it again in a second look at the image
-(here: the image shown smaller, :data:`SECOND_LOOK_SCALE`; the default model already
-averages each image with its mirror image, so a mirrored look would tell nothing new), and
-agrees with the tracker carried from a person's label; a box on the wrong object (or on
-nothing) often does neither, or has a size the labels of its class never had. Each sign is
+(here: the image zoomed out, :func:`zoom_out` -- shown at 0.75 of its size in the middle of
+a frame of its own border pixels, so the object is smaller and elsewhere in the network's
+input; the default model already averages each image with its mirror image, and resizes
+every image to one input size, so a mirrored or merely smaller copy would tell nothing
+new), and agrees with the tracker carried from a person's label; a box on the wrong object
+(or on nothing) often does neither, or has a size the labels of its class never had. Each sign is
 a *reason*; a box with a reason is a **suspected miss**: its score is cut by
 :data:`PENALTY` per reason (so the uncertainty-first queue serves it early) and the labeler
 says why, instead of showing it as a confident suggestion.
@@ -16,9 +18,12 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import cv2
+import numpy as np
+
 from nblabel.shapes import Box
 
-__all__ = ["PENALTY", "SECOND_LOOK_SCALE", "SizeStats", "rescale", "suspect"]
+__all__ = ["PENALTY", "SECOND_LOOK_SCALE", "SizeStats", "ZoomedOut", "suspect", "zoom_out"]
 
 #: score factor per reason
 PENALTY = 0.5
@@ -32,9 +37,32 @@ AGREE_IOU = 0.3
 SIZE_Z = 3.0
 
 
-def rescale(boxes: Iterable[Box], s: float) -> list[Box]:
-    """Boxes with their corners multiplied by ``s`` (e.g. back from the smaller image)."""
-    return [b.replace(x0=b.x0 * s, y0=b.y0 * s, x1=b.x1 * s, y1=b.y1 * s) for b in boxes]
+@dataclass(frozen=True)
+class ZoomedOut:
+    """An image shown at ``scale`` of its size, ``offset`` pixels from the top left of a
+    frame as large as the original (:func:`zoom_out`)."""
+
+    pixels: np.ndarray
+    scale: float
+    offset: tuple[int, int]
+
+    def back(self, boxes: Iterable[Box]) -> list[Box]:
+        """Boxes found on the zoomed-out image, in the original image's pixels."""
+        k, (dx, dy) = self.scale, self.offset
+        return [b.replace(x0=(b.x0 - dx) / k, y0=(b.y0 - dy) / k, x1=(b.x1 - dx) / k,
+                          y1=(b.y1 - dy) / k) for b in boxes]
+
+
+def zoom_out(pixels: np.ndarray, scale: float = SECOND_LOOK_SCALE) -> ZoomedOut:
+    """The image at ``scale`` of its size, centred in a frame of the original size filled
+    by repeating its border pixels."""
+    h, w = pixels.shape[:2]
+    sw, sh = max(1, round(w * scale)), max(1, round(h * scale))
+    small = cv2.resize(pixels, (sw, sh), interpolation=cv2.INTER_AREA)
+    left, top = (w - sw) // 2, (h - sh) // 2
+    framed = cv2.copyMakeBorder(small, top, h - sh - top, left, w - sw - left,
+                                cv2.BORDER_REPLICATE)
+    return ZoomedOut(framed, sw / w, (left, top))
 
 
 @dataclass(frozen=True)
@@ -71,7 +99,8 @@ def suspect(box: Box, *, second_look: Sequence[Box] | None = None,
     box : Box
         The suggested box, image pixels.
     second_look : sequence of Box, optional
-        The model's boxes (any class) on the smaller image, mapped back (:func:`rescale`);
+        The model's boxes (any class) on the zoomed-out image, mapped back
+        (:meth:`ZoomedOut.back`);
         checked for model boxes only. ``None``: not computed.
     tracked : sequence of Box, optional
         The tracker's boxes on this image (checked when the suggestion is the model's).
@@ -88,7 +117,7 @@ def suspect(box: Box, *, second_look: Sequence[Box] | None = None,
     reasons: list[str] = []
     if second_look is not None and box.source == "model" and (  # any class: where, not what
             not second_look or max(box.iou(b) for b in second_look) < SECOND_LOOK_IOU):
-        reasons.append("the model finds another box in a smaller copy of the image")
+        reasons.append("the model finds another box when the photo is zoomed out")
     others = [b for b in (tracked or ()) if b.label == box.label]
     if box.source == "model" and others and max(box.iou(b) for b in others) < AGREE_IOU:
         reasons.append("the tracker saw it elsewhere")

@@ -215,22 +215,20 @@ def test_suggestions_are_refined_by_edge_snapping_unless_turned_off(food):
 
 
 class Fixed:
-    """A box model that answers a box at a share of the image's size -- or, when
-    ``fickle``, at a fixed pixel place, which moves when the image is shown smaller."""
+    """A box model that answers the same shares of whatever image it is shown: a large
+    centred box, which a zoomed-out look still roughly confirms, or (``fickle``) a small box
+    near a corner, which it does not."""
 
     def __init__(self, fickle: bool):
-        self.fickle = fickle
+        self.lo, self.hi = (0.05, 0.2) if fickle else (0.1, 0.9)
 
     def fit(self, images, boxes):
         return self
 
     def predict(self, images):
-        out = []
-        for im in images:
-            h, w = (240, 320) if self.fickle else im.shape[:2]
-            out.append([Box("apple", 0.5 * w, 0.5 * h, 0.9 * w, 0.9 * h, score=0.8,
-                            source="model")])
-        return out
+        return [[Box("apple", self.lo * im.shape[1], self.lo * im.shape[0],
+                     self.hi * im.shape[1], self.hi * im.shape[0], score=0.8,
+                     source="model")] for im in images]
 
 
 @pytest.mark.parametrize("fickle", [True, False])

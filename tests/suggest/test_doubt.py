@@ -2,22 +2,32 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nblabel.shapes import Box
-from nblabel.suggest.doubt import SizeStats, rescale, suspect
+from nblabel.suggest.doubt import SizeStats, suspect, zoom_out
 
 
-def test_rescale_maps_boxes_of_a_smaller_image_back():
-    (b,) = rescale([Box("a", 10, 5, 30, 25, score=0.5)], 2.0)
-    assert (b.x0, b.y0, b.x1, b.y1) == (20, 10, 60, 50) and b.score == 0.5
+def test_zoom_out_frames_a_smaller_image_and_maps_boxes_back():
+    im = np.zeros((80, 100, 3), np.uint8)
+    im[20:60, 40:80] = 255  # the object
+    look = zoom_out(im)
+    assert look.pixels.shape == im.shape and look.offset == (12, 10)
+    ys, xs = np.nonzero(look.pixels[..., 0] > 127)
+    found = Box("a", float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1),
+                score=0.5)
+    (back,) = look.back([found])
+    assert back.iou(Box("a", 40, 20, 80, 60)) > 0.9 and back.score == 0.5
+    grey = zoom_out(im[..., 0])
+    assert grey.pixels.shape == (80, 100)
 
 
 def test_a_model_box_a_second_look_does_not_confirm_is_suspected():
     box = Box("a", 10, 10, 40, 40, score=0.9, source="model")
     assert suspect(box, second_look=[Box("a", 11, 10, 41, 40)]) == ()
     assert suspect(box, second_look=[Box("b", 11, 10, 41, 40)]) == ()  # where, not what
-    assert "smaller copy" in suspect(box, second_look=[Box("a", 60, 10, 90, 40)])[0]
+    assert "zoomed out" in suspect(box, second_look=[Box("a", 60, 10, 90, 40)])[0]
     assert suspect(box, second_look=[]) != ()  # nothing found at all the second time
     assert suspect(box, second_look=None) == ()  # not computed: no sign either way
     tracked = box.replace(source="tracker")
