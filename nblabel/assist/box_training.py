@@ -6,11 +6,13 @@ from __future__ import annotations
 import inspect
 import logging
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from nblabel.assist.box_tracking import scaled
 from nblabel.data.images import LoadedImage
 from nblabel.errors import InputError
+from nblabel.models.box_data import predict_on_executor
 from nblabel.shapes import Box
 from nblabel.suggest.doubt import SizeStats, zoom_out
 
@@ -148,10 +150,11 @@ class TrainingMixin:
                 zip(looks, self.model_.predict([look.pixels for look in looks]))]
 
     def _stream_paths(self, todo: list[int]) -> list[str] | None:
-        """Image files to stream through the model's loader, when the pass is larger than
-        the image cache (else ``None``: decoded images are cached and reused by the next
-        pass, and get the second look)."""
-        if len(todo) <= self.cache_images or not hasattr(self.model_, "iter_predict_paths"):
+        """Image files to stream through the model's loader -- when the pass is larger than
+        the image cache, or runs on the user's executor -- else ``None``: decoded images
+        are cached and reused by the next pass, and get the second look."""
+        if not hasattr(self.model_, "iter_predict_paths") or (
+                len(todo) <= self.cache_images and self.executor is None):
             return None
         try:
             paths = [self.session.items.path(p) for p in todo]
@@ -161,11 +164,17 @@ class TrainingMixin:
 
     def _predict_stream(self, generation: int, todo: list[int], paths: list[str],
                         batch: int) -> int:
-        """The prediction pass over image files decoded by the model's background loader
-        (not kept in the image cache; no second look), boxes in full-resolution pixels."""
+        """The prediction pass over image files decoded by the model's background loader,
+        or split in chunks across the user's executor (e.g. a dask cluster); not kept in
+        the image cache, no second look; boxes in full-resolution pixels."""
         done = 0
-        batches = self.model_.iter_predict_paths(paths, max_side=self.work_side,
-                                                 batch_size=batch)
+        if self.executor is not None:
+            batches = _chunked(predict_on_executor(
+                self.model_, paths, self.executor, chunk_size=self.executor_chunk,
+                max_side=self.work_side, batch_size=batch))
+        else:
+            batches = self.model_.iter_predict_paths(paths, max_side=self.work_side,
+                                                     batch_size=batch)
         try:
             for results in batches:
                 if not self._model_lane.current(generation):
@@ -192,3 +201,12 @@ def class_sizes(images: list[Any], boxes: list[list[Box]]) -> dict[str, SizeStat
         for b in bs:
             rel.setdefault(b.label, []).append(b.area / area if area else 0.0)
     return {c: st for c, v in rel.items() if (st := SizeStats.of(v)) is not None}
+
+
+def _chunked(chunks: Iterator[tuple[int, list[Any]]]) -> Iterator[list[tuple[int, Any]]]:
+    """``(start, boxes per path)`` chunks as ``[(index, boxes), ...]`` batches."""
+    try:
+        for start, boxes in chunks:
+            yield [(start + i, bs) for i, bs in enumerate(boxes)]
+    finally:
+        chunks.close()  # type: ignore[attr-defined]  # cancels chunks not yet started

@@ -101,6 +101,11 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
     executor : concurrent.futures.Executor, optional
         Where tracking runs (default: a local process pool, started on first use and shut
         down by :meth:`close`). A ``dask.distributed`` client's ``get_executor()`` works.
+        When given, the prediction passes run there too, in chunks of ``executor_chunk``
+        images, each predicted by a copy of the fitted model
+        (:func:`nblabel.models.box_data.predict_on_executor`).
+    executor_chunk : int
+        Images per prediction chunk sent to ``executor``.
     processes : int, optional
         Size of the default process pool (default: 2, or 1 on a one-core machine).
     reorder : bool
@@ -139,6 +144,7 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
         work_side: int = 320,
         track_ahead: int | None = 2,
         executor: Executor | None = None,
+        executor_chunk: int = 500,
         processes: int | None = None,
         reorder: bool = True,
         refine: bool = True,
@@ -161,6 +167,7 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
         self.work_side = work_side
         self.track_ahead = track_ahead
         self.executor = executor
+        self.executor_chunk = executor_chunk
         self.processes = processes
         self.reorder = reorder
         self.refine = refine

@@ -256,3 +256,45 @@ def test_a_prediction_pass_splits_across_an_executor(tmp_path):
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as ex:
         got = [bs for _, c in predict_on_executor(m, paths, ex, chunk_size=4) for bs in c]
     assert got == want  # the model travelled to another process with its weights
+
+
+@pytest.mark.slow
+def test_the_assistant_predicts_on_the_users_executor(tmp_path):
+    """With ``executor=`` (a dask client's ``get_executor()`` on a cluster), the prediction
+    pass is sent there in chunks, each predicted by a copy of the fitted model."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pandas as pd
+
+    from nblabel.assist import BoxAssistant
+    from nblabel.session import BoxSession
+
+    class Counting(ThreadPoolExecutor):
+        def __init__(self):
+            super().__init__(2)
+            self.chunks = 0
+
+        def submit(self, fn, *args, **kwargs):
+            self.chunks += fn.__name__ == "_predict_chunk"
+            return super().submit(fn, *args, **kwargs)
+
+    images, boxes = _scenes(9)
+    paths = _write(tmp_path, images)
+    df = pd.DataFrame({"path": paths})
+    s = BoxSession(df, image="path", classes=["fruit"])
+    ex = Counting()
+    a = BoxAssistant(model=_tiny(threshold=0.05, max_steps=2), tracker=None, first_fit=2,
+                     refine=False, executor=ex, executor_chunk=3).attach(s)
+    try:
+        for _ in range(2):
+            s.set_boxes(list(boxes[s.current.position]))
+            s.next()
+        assert a.wait(60)
+        assert a.fits[0]["predicted"] == 7 and ex.chunks == 3  # 7 images in chunks of 3
+        unlabeled = [str(k) for k in df.index if not s.is_labeled(str(k))]
+        assert all(s.suggestions(k) and s.suggestions(k)[0].source == "model"
+                   for k in unlabeled)
+    finally:
+        a.close()
+        ex.shutdown()
+    assert not a.errors
