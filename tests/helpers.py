@@ -28,3 +28,16 @@ def object_frame(tmp_path: Path) -> pd.DataFrame:
     path = tmp_path / "obj.png"
     Image.fromarray(img).save(path)
     return pd.DataFrame({"path": [str(path)]})
+
+
+def close_new_widgets():
+    """Close every widget a test leaves open (keeps the global registry clean for others);
+    a widget test module uses it as ``pytest.fixture(autouse=True)(close_new_widgets)``."""
+    from ipywidgets.widgets.widget import _instances
+
+    before = set(_instances)
+    yield
+    for key in [k for k in list(_instances) if k not in before]:
+        widget = _instances.get(key)
+        if widget is not None:
+            widget.close()

@@ -13,19 +13,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 from nblabel.interop.superintendent import ClassWidget, TagWidget  # noqa: E402
 from nblabel.vocab import TagVocabulary  # noqa: E402
+from tests.helpers import close_new_widgets  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def _close_new_widgets():
-    """Close every widget a test leaves open (keeps the global registry clean for others)."""
-    from ipywidgets.widgets.widget import _instances
-
-    before = set(_instances)
-    yield
-    for key in [k for k in list(_instances) if k not in before]:
-        widget = _instances.get(key)
-        if widget is not None:
-            widget.close()
+_close_new_widgets = pytest.fixture(autouse=True)(close_new_widgets)
 
 
 def app(widget, features, tmp_path):

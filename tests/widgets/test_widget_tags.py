@@ -16,20 +16,9 @@ from nblabel.vocab import TagVocabulary
 from nblabel.widgets.labeler import _keymap
 from nblabel.widgets.tag_picker import key_name
 from nblabel.widgets.tags import ClassLabeler, TagLabeler
-from tests.helpers import image_frame
+from tests.helpers import close_new_widgets, image_frame
 
-
-@pytest.fixture(autouse=True)
-def _close_new_widgets():
-    """Close every widget a test leaves open (keeps the global registry clean for others)."""
-    from ipywidgets.widgets.widget import _instances
-
-    before = set(_instances)
-    yield
-    for key in [k for k in list(_instances) if k not in before]:
-        widget = _instances.get(key)
-        if widget is not None:
-            widget.close()
+_close_new_widgets = pytest.fixture(autouse=True)(close_new_widgets)
 
 
 HTML_TEXT = "<script>alert('x')</script><b>bold</b> & <i>co</i>"
