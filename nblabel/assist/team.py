@@ -65,12 +65,16 @@ class SharedAssistant:
         the leader's suggestions) and the queue order.
     queue_top : int
         How many of the most wanted items the leader publishes in the queue order.
+    lead : bool
+        ``False``: never run the assistant here, only follow (the assistant runs in its own
+        process, ``nblabel assist STORE ...``, e.g. on the teacher's machine).
     """
 
     def __init__(self, factory: Callable[[], Any] | None = None, *,
                  lease_seconds: float = 15.0, poll_seconds: float = 0.5,
-                 queue_top: int = 1000) -> None:
+                 queue_top: int = 1000, lead: bool = True) -> None:
         self.factory = factory or _box_assistant
+        self.lead = bool(lead)
         self.lease_seconds = float(lease_seconds)
         self.poll_seconds = float(poll_seconds)
         self.queue_top = int(queue_top)
@@ -139,7 +143,7 @@ class SharedAssistant:
         if now - self._looked_at >= min(self.lease_seconds / 3, 2.0) or not self._looked_at:
             self._looked_at = now
             self._holder = self.lease.holder()
-            if self._holder is None and self.lease.acquire():
+            if self._holder is None and self.lead and self.lease.acquire():
                 self._promote()
                 return
         s.pull()  # the leader's suggestions, the others' labels

@@ -159,3 +159,38 @@ def test_a_follower_kernel_stays_light_and_takes_over_when_the_leader_dies(food,
             shared.close()
         if follower_s is not None:
             follower_s.close()
+
+
+def test_nblabel_assist_runs_the_assistant_for_kernels_that_only_follow(food, tmp_path):
+    images, truth = food
+    store = str(tmp_path / "class.sqlite")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nblabel.cli", "assist", store, "--sample", "food",
+         "--classes", ",".join(CLASSES), "--lease", "3", "--poll", "0.1"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    s = shared = None
+    try:
+        assert "leading" in proc.stdout.readline()
+        s = team_session(images, store, "kim")
+        made = []
+        shared = SharedAssistant(lambda: made.append(1), lead=False,
+                                 poll_seconds=0.1).attach(s)
+        first = s.current.key
+        s.set_boxes(truth[first])
+        s.next()
+        nxt = s.current.key
+        got = wait_for(lambda: s.suggestions(nxt), timeout=90, step=0.1)
+        assert got and got[0].source == "tracker" and not made and not shared.is_leader
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert LeaderLease(s.store, "boxes", "x").holder() is None  # handed over at once
+        time.sleep(0.5)
+        assert not shared.is_leader  # lead=False: never takes it
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+        if shared is not None:
+            shared.close()
+        if s is not None:
+            s.close()
