@@ -35,6 +35,13 @@ def test_options_and_passthrough(tmp_path: Path) -> None:
     assert cmd[-1] == "--theme=dark"
 
 
+def test_assist_says_where_the_teams_assistant_runs(tmp_path: Path) -> None:
+    assert app.parse_args([str(tmp_path)])[0].assist == "kernel"
+    assert app.parse_args([str(tmp_path), "--assist", "external"])[0].assist == "external"
+    with pytest.raises(SystemExit):
+        app.parse_args([str(tmp_path), "--assist", "gpu"])
+
+
 def test_missing_target_is_a_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert app.main([str(tmp_path / "nope.ipynb"), "--dry-run"]) == 2
     assert "no such notebook" in capsys.readouterr().err

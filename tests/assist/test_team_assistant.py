@@ -56,9 +56,16 @@ def _alive() -> list[str]:
             and t.is_alive()]
 
 
-def test_the_leaders_suggestions_reach_a_follower_and_the_lease_hands_over(food, tmp_path):
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "class.sqlite")
+    return request.getfixturevalue("pg_url")
+
+
+def test_the_leaders_suggestions_reach_a_follower_and_the_lease_hands_over(food, url):
     images, truth = food
-    store = str(tmp_path / "class.sqlite")
+    store = url
     made = []
 
     def factory():
