@@ -67,7 +67,7 @@ class PostingMixin:
         with self._lock:
             self._shown[pos] = (source, raw)
         s.suggest(key, fused, source=source, score=raw if shown is None else shown,
-                  replace="all")
+                  replace="all", note=self.note(key))  # the note reaches a whole team
 
     def _learn_edges(self, source: str, unshifted: tuple[Box, ...],
                      value: tuple[Box, ...]) -> None:

@@ -260,12 +260,23 @@ class SharedAssistant:
         return self._leader_status or "following the class's assistant"
 
     def note(self, key: Any) -> str:
-        """The leader's note on an item's suggestion (followers: none)."""
-        return self.assistant.note(key) if self.assistant is not None else ""
+        """The assistant's note on an item's best suggestion (a follower reads the note
+        the leader posted with it)."""
+        if self.assistant is not None:
+            return str(self.assistant.note(key))
+        pending = self.session.suggestions(key)
+        return pending[0].note if pending else ""
 
     def suspected(self, key: Any) -> tuple[str, ...]:
-        """Signs of a miss on an item's suggestion (known to the leader only)."""
-        return self.assistant.suspected(key) if self.assistant is not None else ()
+        """Signs of a miss on an item's suggestion (a follower reads them from the note
+        posted with it)."""
+        if self.assistant is not None:
+            return tuple(self.assistant.suspected(key))
+        note = self.note(key)
+        head = "suspected miss: "
+        if not note.startswith(head):
+            return ()
+        return tuple(note[len(head):].split(", ")[0].split("; "))
 
     @property
     def busy(self) -> bool:

@@ -13,7 +13,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,6 +25,7 @@ from nblabel.queue import Queue
 from nblabel.session.follow import Follower
 from nblabel.session.frame import FrameWriter
 from nblabel.session.kinds import Kind
+from nblabel.session.records import Progress, Suggestion
 from nblabel.session.rows_io import RowsAndFiles
 from nblabel.shapes import SOURCES
 from nblabel.store.events import LabelEvent, default_annotator
@@ -37,33 +37,6 @@ __all__ = ["LabelSession", "Progress", "Suggestion"]
 
 log = logging.getLogger("nblabel")
 Observer = Callable[[str, str], None]
-
-
-@dataclass(frozen=True)
-class Suggestion:
-    """A proposed value for an item, waiting to be accepted or rejected."""
-
-    id: int
-    item: str
-    value: Any
-    source: str
-    score: float | None
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far the session is: items done, items done per hour (over the last hour of this
-    session), time left for the items not done; actions (boxes, class keys, undo) do not
-    count, items do."""
-
-    done: int
-    total: int
-    per_hour: float
-    remaining_seconds: float | None
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 1.0
 
 
 class LabelSession(RowsAndFiles, FrameWriter, Follower):
@@ -414,13 +387,14 @@ class LabelSession(RowsAndFiles, FrameWriter, Follower):
     # -- suggestions ------------------------------------------------------------------------
     def suggest(
         self, key: Any, value: Any, *, source: str = "model", score: float | None = None,
-        replace: str = "source",
+        replace: str = "source", note: str = "",
     ) -> Suggestion:
         """Propose a value for an item.
 
         ``replace="source"`` (default) replaces an earlier suggestion of the same source;
         ``replace="all"`` replaces every pending suggestion of the item (an assistant's
-        fused suggestion supersedes the tracker and model boxes it came from).
+        fused suggestion supersedes the tracker and model boxes it came from). ``note``
+        travels with it to every annotator (e.g. why it may be on the wrong object).
         """
         if replace not in ("source", "all"):
             raise InputError(f"replace must be 'source' or 'all', got {replace!r}")
@@ -434,9 +408,12 @@ class LabelSession(RowsAndFiles, FrameWriter, Follower):
             "value": self.codec.encode(normalized),
             "score": None if score is None else float(score),
         }
+        if note:
+            payload["note"] = str(note)
         status = "replacing" if replace == "all" else "suggested"
         ev = self._record(k, "suggest", status, payload, source=source)
-        return Suggestion(int(ev.id), k, normalized, source, payload["score"])  # type: ignore[arg-type]
+        return Suggestion(int(ev.id), k, normalized, source, payload["score"],  # type: ignore[arg-type]
+                          str(note))
 
     def suggestions(self, key: Any | None = None) -> list[Suggestion]:
         """Pending suggestions of an item, best score first."""
@@ -445,7 +422,8 @@ class LabelSession(RowsAndFiles, FrameWriter, Follower):
         for p in self.log.pending.get(k, {}).values():
             payload = p.event.payload
             value = self.codec.decode(payload["value"])
-            out.append(Suggestion(p.id, k, value, p.source, payload.get("score")))
+            out.append(Suggestion(p.id, k, value, p.source, payload.get("score"),
+                                  payload.get("note", "")))
         return sorted(out, key=lambda s: -(s.score if s.score is not None else -1.0))
 
     def accept(self, index: int = 0, key: Any | None = None, *, value: Any | None = None) -> Any:

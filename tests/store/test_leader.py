@@ -112,11 +112,12 @@ def test_pull_brings_other_annotators_labels_and_suggestions(url):
     seen = []
     b.on_change(lambda what, key: seen.append((what, key)))
     a.set_label("x", "r5")
-    a.suggest("r4", "y", source="model", score=0.7)
+    a.suggest("r4", "y", source="model", score=0.7, note="suspected miss: far from its group")
     assert b.value("r5") is None  # not pulled yet
     assert sorted(b.pull()) == ["r4", "r5"]
     assert b_df.loc["r5", "label"] == "x"  # written back into b's DataFrame
-    assert [s.value for s in b.suggestions("r4")] == ["y"]
+    assert [(s.value, s.note) for s in b.suggestions("r4")] == [
+        ("y", "suspected miss: far from its group")]  # the note travels with it
     assert ("value", "r5") in seen and ("suggestions", "r4") in seen
     assert b.pull() == []  # nothing applied twice
     b.accept(0, "r4")
