@@ -25,7 +25,6 @@ class AssistantMixin:
     status: Any
 
     def _start_assistant(self, assist: Any) -> Any:
-        from nblabel.assist.boxes import BoxAssistant
         from nblabel.assist.team import SharedAssistant
 
         s = self.session
@@ -33,13 +32,19 @@ class AssistantMixin:
             assist = s.group_column is not None or _has_torch()
         if assist is False:
             return None
-        if assist is True:  # team mode: one assistant for everyone on the task
-            assistant = BoxAssistant() if s.assignment is None else SharedAssistant()
+        if assist is True and s.assignment is not None:
+            # team mode: one assistant for everyone on the task; a kernel that only
+            # follows never imports the assistant's tracker and models (~90 MB)
+            assistant = SharedAssistant()
+        elif assist is True or not isinstance(assist, SharedAssistant):
+            from nblabel.assist.boxes import BoxAssistant
+
+            assistant = BoxAssistant() if assist is True else assist
+            if not isinstance(assistant, BoxAssistant):
+                raise InputError("assist= takes True, False, a BoxAssistant or a "
+                                 f"SharedAssistant, got {assist!r}")
         else:
             assistant = assist
-        if not isinstance(assistant, (BoxAssistant, SharedAssistant)):
-            raise InputError("assist= takes True, False, a BoxAssistant or a SharedAssistant, "
-                             f"got {assist!r}")
         assistant.on_update(self._on_assist)
         if assistant.session is None:
             assistant.attach(s)

@@ -201,3 +201,33 @@ def test_nblabel_assist_runs_the_assistant_for_kernels_that_only_follow(food, tm
             shared.close()
         if s is not None:
             s.close()
+
+
+LABELER = textwrap.dedent('''
+    import json, sys
+    from nblabel.data.datasets import food_sample
+    from nblabel.store.assign import Assignment
+    from nblabel.widgets import BoxLabeler
+    images, _ = food_sample()
+    lab = BoxLabeler(images, image="path", classes={classes!r}, group="group",
+                     store={store!r}, annotator="stu", assignment=Assignment())
+    heavy = [m for m in ("torch", "cv2", "sklearn") if m in sys.modules]
+    print(json.dumps({{"kind": type(lab.assistant).__name__,
+                       "leader": lab.assistant.is_leader, "heavy": heavy}}), flush=True)
+    lab.close()
+''')
+
+
+def test_a_team_labeler_that_follows_loads_no_tracker_or_model(tmp_path):
+    store = str(tmp_path / "class.sqlite")
+    from nblabel.store import open_store
+
+    other = open_store(store)
+    LeaderLease(other, "boxes", "teacher@host:1", lease_seconds=600).acquire()
+    code = LABELER.format(classes=CLASSES, store=store)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    info = json.loads(out.stdout.strip().splitlines()[-1])
+    assert info == {"kind": "SharedAssistant", "leader": False, "heavy": []}
+    other.close()
