@@ -20,6 +20,7 @@ class PostingMixin:
     """Posting of :class:`~nblabel.assist.boxes.BoxAssistant` (its state: ``session``,
     ``trust``, ``calibrator``, ``rules``, ``refine``, ``refine_band``, ``check_misses``,
     ``fits``, ``model_version``, ``refine_ms``, ``learn_edges``, ``edge_offsets``,
+    ``_track_lane``,
     ``_unshifted``, ``_tracked``, ``_predicted``,
     ``_second_look_boxes``, ``_size_stats``, ``_doubts``, ``_posted``, ``_scores``,
     ``_shown``, ``_labeled``, ``_classes_of``, ``_closed``, ``_lock``)."""
@@ -72,10 +73,32 @@ class PostingMixin:
     def _learn_edges(self, source: str, unshifted: tuple[Box, ...],
                      value: tuple[Box, ...]) -> None:
         """A corrected suggestion: how far each edge moved, per box (see ``learn_edges``)."""
+        learned = False
         for final in value:
             mine = [b for b in unshifted if b.label == final.label]
             if mine:
-                self.edge_offsets.record(source, max(mine, key=final.iou), final)
+                learned |= self.edge_offsets.record(source, max(mine, key=final.iou), final)
+        if learned and not self._closed:  # the next images' suggestions move now, too
+            self._track_lane.submit(self._repost_ahead, key="repost",
+                                    label="moving edges ahead")
+
+    def _repost_ahead(self, generation: int, n: int = 8) -> None:
+        """Post again the suggestions of the next ``n`` unlabeled items in queue order,
+        from the one on screen (only those whose boxes changed get a new event)."""
+        s = self.session
+        cur = s.position
+        order = s.queue.order
+        start = 0 if cur is None else int(s.queue.ranks[cur])
+        done = 0
+        for pos in order[start:]:
+            if done >= n or not self._track_lane.current(generation):
+                return
+            pos = int(pos)
+            with self._lock:
+                known = pos in self._posted and pos not in self._labeled
+            if known:
+                self._post(pos)
+                done += 1
 
     def _refined(self, pos: int, boxes: tuple[Box, ...]) -> tuple[Box, ...]:
         """Each box's edges snapped to the nearest strong boundary (work-size image)."""
