@@ -13,6 +13,7 @@ import contextlib
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -67,13 +68,31 @@ class Store:
     timeout : float
         Seconds to wait for a lock held by another process before raising
         :class:`StoreLockedError`.
+    idle_seconds : float or None
+        Close the store's connection after this many seconds without use; the next use opens
+        it again, transparently (never inside a :meth:`transaction` block). ``None`` (the
+        default here; :class:`~nblabel.store.TeamStore` uses 30 s) keeps it open until
+        :meth:`close`.
+
+    Notes
+    -----
+    A store holds at most one database connection (:attr:`conn`), shared by the threads of
+    the process under a lock.
     """
 
     def __init__(
-        self, url: str | os.PathLike = ":memory:", *, read_only: bool = False, timeout: float = 10.0
+        self,
+        url: str | os.PathLike = ":memory:",
+        *,
+        read_only: bool = False,
+        timeout: float = 10.0,
+        idle_seconds: float | None = None,
     ) -> None:
+        if idle_seconds is not None and not idle_seconds > 0:
+            raise InputError(f"idle_seconds must be > 0 or None, got {idle_seconds!r}")
         self.read_only = read_only
         self.timeout = timeout
+        self.idle_seconds = None if idle_seconds is None else float(idle_seconds)
         if os.fspath(url) == ":memory:":
             self.url = "sqlite://"
             self.path: Path | None = None
@@ -91,6 +110,10 @@ class Store:
         # training) that post suggestions: every use of it holds this lock
         self._lock = threading.RLock()
         self._depth = 0  # nesting of transaction() blocks
+        self._closed = False
+        self._used = time.monotonic()  # last use of the connection (for idle_seconds)
+        self._watcher: threading.Thread | None = None  # closes the connection when idle
+        self._stop = threading.Event()
         self._open()
 
     # -- connection -------------------------------------------------------------------------
@@ -137,47 +160,52 @@ class Store:
 
     def _open(self) -> None:
         try:
-            self._conn = self.engine.connect()
-            inspector = sa.inspect(self._conn)
-            columns = (
-                {c["name"] for c in inspector.get_columns(events_table.name)}
-                if inspector.has_table(events_table.name)
-                else set()
-            )
-            if columns and not {c.name for c in events_table.columns} <= columns:
-                raise SchemaVersionError(
-                    f"{self._where()} has a table {events_table.name} that is not an nblabel "
-                    f"event log (columns {sorted(columns)}); pass another store path"
-                )
-            if not self.read_only:
-                metadata.create_all(self._conn)
-                self._conn.commit()
-            version = self._conn.execute(
-                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-            ).scalar_one_or_none()
-            if version is None and not self.read_only:
-                self._conn.execute(
-                    sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION))
-                )
-                self._conn.commit()
-            elif version is not None and int(version) > SCHEMA_VERSION:
-                raise SchemaVersionError(
-                    f"store {self._where()} has schema version {version}, written by a newer "
-                    f"nblabel; this version reads up to {SCHEMA_VERSION}: upgrade nblabel "
-                    "(pip install -U nblabel). The file was not changed."
-                )
+            with self._lock:
+                self._conn = self._connect()
+                self._setup(self._conn)
         except SchemaVersionError:
-            self.close()
+            self._abandon()
             raise
         except OperationalError as e:
-            self.close()
+            self._abandon()
             raise self._translate(e) from None
         except DatabaseError as e:
-            self.close()
+            self._abandon()
             raise StoreError(
                 f"{self._where()} is not a readable nblabel store ({e.orig}); "
                 "pass another path, or move the file away to start a new store"
             ) from None
+
+    def _setup(self, conn: sa.Connection) -> None:
+        """Check the tables on ``conn`` and create what is missing (once, when opening)."""
+        inspector = sa.inspect(conn)
+        columns = (
+            {c["name"] for c in inspector.get_columns(events_table.name)}
+            if inspector.has_table(events_table.name)
+            else set()
+        )
+        if columns and not {c.name for c in events_table.columns} <= columns:
+            raise SchemaVersionError(
+                f"{self._where()} has a table {events_table.name} that is not an nblabel "
+                f"event log (columns {sorted(columns)}); pass another store path"
+            )
+        if not self.read_only:
+            metadata.create_all(conn)
+            conn.commit()
+        version = conn.execute(
+            sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+        ).scalar_one_or_none()
+        if version is None and not self.read_only:
+            conn.execute(
+                sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION))
+            )
+            conn.commit()
+        elif version is not None and int(version) > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"store {self._where()} has schema version {version}, written by a newer "
+                f"nblabel; this version reads up to {SCHEMA_VERSION}: upgrade nblabel "
+                "(pip install -U nblabel). The file was not changed."
+            )
 
     def _where(self) -> str:
         return f"file {self.path}" if self.path is not None else _safe_url(self.url)
@@ -195,18 +223,70 @@ class Store:
 
     @property
     def conn(self) -> sa.Connection:
-        if self._conn is None:
-            raise StoreError(f"store {self._where()} is closed")
-        return self._conn
+        """The store's one connection, opened again when it was closed for being idle.
+
+        Use it holding ``self._lock`` (the store's own methods do).
+        """
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self._where()} is closed")
+            if self._conn is None:
+                self._conn = self._connect()
+            self._used = time.monotonic()
+            return self._conn
+
+    def _connect(self) -> sa.Connection:
+        """A new connection (holding ``self._lock``); watched for idleness if asked."""
+        conn = self.engine.connect()
+        self._used = time.monotonic()
+        if self.idle_seconds is not None and self._watcher is None:
+            self._watcher = threading.Thread(
+                target=_watch_idle, args=(weakref.ref(self), self._stop),
+                name="nblabel-store-idle", daemon=True,
+            )
+            self._watcher.start()
+        return conn
+
+    def _idle_check(self) -> float | None:
+        """Close the connection if unused for ``idle_seconds`` (not inside a transaction);
+        returns the seconds until the next check, ``None`` when there is nothing to watch."""
+        with self._lock:
+            if self._closed or self._conn is None or self.idle_seconds is None:
+                self._watcher = None
+                return None
+            left = self._used + self.idle_seconds - time.monotonic()
+            if left > 0 or self._depth:
+                return left if left > 0 else min(self.idle_seconds, 1.0)
+            self._drop_conn()
+            self._watcher = None
+            return None
+
+    def _drop_conn(self) -> None:
+        """Close the connection (holding ``self._lock``); the next use opens a new one."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a dead connection may refuse even that
+                conn.close()
+
+    def _abandon(self) -> None:
+        """After a failed open: drop the connection and the engine's (the open may be
+        retried)."""
+        with self._lock:
+            self._drop_conn()
+        self.engine.dispose()
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
+        self._stop.set()
+        with self._lock:
+            self._closed = True
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
         self.engine.dispose()
+        watcher = self._watcher
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join(timeout=1.0)
 
     def __enter__(self) -> Store:
         return self
@@ -306,20 +386,9 @@ class Store:
         events = list(events)
         if not events:
             return []
-        rows = [
-            {
-                "task": e.task,
-                "item": e.item,
-                "action": e.action,
-                "status": e.status,
-                "source": e.source,
-                "annotator": e.annotator,
-                "ts": e.ts,
-                "ref": e.ref,
-                "payload": e.payload_json,
-            }
-            for e in events
-        ]
+        fields = ("task", "item", "action", "status", "source", "annotator", "ts", "ref")
+        rows = [{**{f: getattr(e, f) for f in fields}, "payload": e.payload_json}
+                for e in events]
         conn = self.conn
         try:
             if len(rows) == 1:
@@ -381,18 +450,8 @@ class Store:
         """Events in log order (optionally of one task, with ``id > after``)."""
         c = events_table.c
         query = (
-            sa.select(
-                c.task,
-                c.item,
-                c.action,
-                c.status,
-                c.source,
-                c.annotator,
-                c.payload,
-                c.ref,
-                c.ts,
-                c.id,
-            )
+            sa.select(c.task, c.item, c.action, c.status, c.source, c.annotator, c.payload,
+                      c.ref, c.ts, c.id)
             .where(c.id > after)
             .order_by(c.id)
         )
@@ -422,4 +481,18 @@ class Store:
         return int(self.conn.execute(query).scalar_one())
 
     def tasks(self) -> list[str]:
-        return [r[0] for r in self.conn.execute(sa.select(events_table.c.task).distinct())]
+        with self._lock:
+            return [r[0] for r in self.conn.execute(sa.select(events_table.c.task).distinct())]
+
+
+def _watch_idle(ref: weakref.ref[Store], stop: threading.Event) -> None:
+    """Body of a store's idle watcher: a daemon thread that holds no reference to the store
+    between checks, and ends on :meth:`Store.close` or once the connection is closed."""
+    while True:
+        store = ref()
+        if store is None:
+            return
+        wait = store._idle_check()
+        del store
+        if wait is None or stop.wait(wait):
+            return
