@@ -36,8 +36,19 @@ from nblabel.store.events import (
     meta_table,
     metadata,
 )
+from nblabel.store.sqlite_engine import make_sqlite_engine
 
 __all__ = ["Store"]
+
+_B = sa.bindparam
+_CUR = cursors_table.c
+#: built once: building a statement per call costs more CPU than running it on SQLite
+_SQL = {
+    "event": sa.insert(events_table),
+    "cursor": sa.update(cursors_table).where(_CUR.task == _B("w_task"),
+                                             _CUR.annotator == _B("w_me"))
+    .values(item=_B("v_item"), ts=_B("v_ts")),
+}
 
 
 def _url_of(target: str | os.PathLike) -> str:
@@ -124,34 +135,8 @@ class Store:
     def _make_engine(self) -> sa.Engine:
         url = sa.engine.make_url(self.url)
         if url.get_backend_name() == "sqlite":
-            if self.path is None:
-                return sa.create_engine(
-                    self.url,
-                    poolclass=sa.pool.StaticPool,
-                    connect_args={"check_same_thread": False},
-                )
-            if self.read_only:
-                if not self.path.exists():
-                    raise StoreError(f"store file {self.path} does not exist (read-only open)")
-                url = sa.engine.make_url(f"sqlite:///file:{self.path}?mode=ro&uri=true")
-            elif not self.path.parent.exists():
-                raise StoreError(f"directory of store file {self.path} does not exist")
-            engine = sa.create_engine(
-                url,
-                poolclass=sa.pool.StaticPool,
-                connect_args={"timeout": self.timeout, "check_same_thread": False},
-            )
-
-            @sa.event.listens_for(engine, "connect")
-            def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
-                cur = dbapi_conn.cursor()
-                if not self.read_only:
-                    cur.execute("PRAGMA journal_mode=WAL")
-                    cur.execute("PRAGMA synchronous=NORMAL")
-                cur.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-                cur.close()
-
-            return engine
+            return make_sqlite_engine(self.url, self.path, read_only=self.read_only,
+                                      timeout=self.timeout)
         return self._make_server_engine(url)
 
     def _make_server_engine(self, url: sa.URL) -> sa.Engine:
@@ -392,9 +377,7 @@ class Store:
         conn = self.conn
         try:
             if len(rows) == 1:
-                new_id = conn.execute(
-                    sa.insert(events_table).values(**rows[0])
-                ).inserted_primary_key[0]
+                new_id = conn.execute(_SQL["event"], rows[0]).inserted_primary_key[0]
                 ids = [int(new_id)]
             else:
                 result = conn.execute(
@@ -425,11 +408,8 @@ class Store:
         conn = self.conn
         values = {"task": task, "annotator": annotator, "item": item, "ts": time.time()}
         try:
-            updated = conn.execute(
-                sa.update(cursors_table)
-                .where(cursors_table.c.task == task, cursors_table.c.annotator == annotator)
-                .values(item=item, ts=values["ts"])
-            ).rowcount
+            updated = conn.execute(_SQL["cursor"], {"w_task": task, "w_me": annotator,
+                                                    "v_item": item, "v_ts": values["ts"]}).rowcount
             if not updated:
                 conn.execute(sa.insert(cursors_table).values(**values))
             self._commit(conn)

@@ -133,13 +133,15 @@ def test_a_killed_writer_leaves_the_whole_action_or_nothing(new_url, action):
 
 
 def test_the_action_is_one_commit(new_url):
-    """Event, lease and cursor: one commit, not three."""
+    """Event, lease and cursor: one commit, not three; then next(): one more."""
     url = new_url()
     s = start(url)
     commits = []
     sa.event.listen(s.store.engine, "commit", lambda conn: commits.append(1))
     s.set_label("a")
     assert len(commits) == 1
+    s.next()  # release, new lease and cursor: one short write transaction too
+    assert len(commits) == 2 and s.store.cursor("label", "ann") == s.current.key == "r1"
     s.close()
 
 
