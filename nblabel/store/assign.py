@@ -203,28 +203,26 @@ class Assignment:
         It is the first item in queue order (from the head, so a reordered queue serves the
         most wanted items first) that this annotator has not done and can lease. The item
         the session is on is released first when it was not labeled, and is not served
-        again by this call. The release, the new lease and the annotator's cursor (moved to
-        the new item) are one short write transaction, retried as a whole on a server.
+        again by this call. On SQLite the release, the new lease and the cursor are one
+        short write transaction (one wait for the file); on a server each commits at once,
+        so annotators racing for an item wait for one commit, not for the winner's action.
         """
         store, current, held = self.store, session.position, self._held
         assert store is not None, "attach() first"
+        one = store.is_sqlite
 
-        def step() -> int | None:
-            self._held = held
-            try:
-                with store.transaction():
-                    if current is not None and held == str(session.items.keys[current]):
-                        self._release(held)
-                    pos = self._claim_next(session, after=current)
-                    if pos is not None:
-                        store.set_cursor(self.task, self.annotator, str(session.items.keys[pos]))
-                    return pos
-            except BaseException:
+        try:
+            with store.transaction() if one else contextlib.ExitStack():
+                if current is not None and held == str(session.items.keys[current]):
+                    self._release(held)
+                pos = self._claim_next(session, after=current)
+                if pos is not None:
+                    store.set_cursor(self.task, self.annotator, str(session.items.keys[pos]))
+                return pos
+        except BaseException:
+            if one:
                 self._held = held  # rolled back: nothing changed
-                raise
-
-        retrying = getattr(store, "retrying", None)
-        return retrying("next", step) if retrying is not None else step()
+            raise
 
     def _candidates(self, session: LabelSession, after: int | None, skipped: bool) -> np.ndarray:
         order = np.asarray(session.queue.order)  # from the head: the most wanted item first

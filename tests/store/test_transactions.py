@@ -140,8 +140,10 @@ def test_the_action_is_one_commit(new_url):
     sa.event.listen(s.store.engine, "commit", lambda conn: commits.append(1))
     s.set_label("a")
     assert len(commits) == 1
-    s.next()  # release, new lease and cursor: one short write transaction too
-    assert len(commits) == 2 and s.store.cursor("label", "ann") == s.current.key == "r1"
+    s.next()  # SQLite: release, new lease and cursor in one short write transaction too
+    assert s.store.cursor("label", "ann") == s.current.key == "r1"
+    if s.store.is_sqlite:
+        assert len(commits) == 2
     s.close()
 
 
