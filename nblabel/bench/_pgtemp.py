@@ -100,8 +100,9 @@ class PgServer:
         return out
 
     def start(self) -> None:
-        opts = (f"-p {self.port} -h {self.host} -k {self.tmp} -c fsync=off "
-                "-c max_connections=60 -c shared_buffers=32MB")
+        """Start the server at default settings (``max_connections`` 100, ``fsync`` on ...):
+        only where it listens (port, address, socket directory) is set."""
+        opts = f"-p {self.port} -h {self.host} -k {self.tmp}"
         self._as_user([str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts,
                        "-l", str(self.logfile), "-w", "-t", "60", "start"])
 

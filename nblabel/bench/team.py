@@ -142,26 +142,32 @@ def run_load(url: str, *, procs: int, actions: int, overlap: float = 0.1,
     open_store(url).close()  # create the schema once
     with tempfile.TemporaryDirectory(prefix="nblabel-team-") as tmp:
         go = Path(tmp) / "go"
-        workers = []
-        for i in range(procs):
-            report = str(Path(tmp) / f"w{i}.json")
-            p = spawn(url, f"annotator{i}", actions=actions, items=n_items, report=report,
-                      go=str(go), lease=lease, overlap=overlap, undo=undo)
-            workers.append((p, report))
-        for p, _ in workers:  # barrier: every worker has opened its session
-            line = p.stdout.readline()
-            if not line.startswith("ready"):
-                p.wait(timeout=30)
-                raise RuntimeError(f"worker failed to start: {line}{p.stderr.read()}")
-        t0 = time.perf_counter()
-        go.touch()
-        reports = []
-        for p, report in workers:
-            _, err = p.communicate(timeout=timeout)
-            if p.returncode != 0:
-                raise RuntimeError(f"worker exited with {p.returncode}: {err[-2000:]}")
-            reports.append(json.loads(Path(report).read_text()))
-        wall = time.perf_counter() - t0
+        workers: list[tuple[subprocess.Popen, str]] = []
+        try:
+            for i in range(procs):
+                report = str(Path(tmp) / f"w{i}.json")
+                p = spawn(url, f"annotator{i}", actions=actions, items=n_items, report=report,
+                          go=str(go), lease=lease, overlap=overlap, undo=undo)
+                workers.append((p, report))
+            for p, _ in workers:  # barrier: every worker has opened its session
+                line = p.stdout.readline()
+                if not line.startswith("ready"):
+                    p.wait(timeout=30)
+                    raise RuntimeError(f"worker failed to start: {line}{p.stderr.read()}")
+            t0 = time.perf_counter()
+            go.touch()
+            reports = []
+            for p, report in workers:
+                _, err = p.communicate(timeout=timeout)
+                if p.returncode != 0:
+                    raise RuntimeError(f"worker exited with {p.returncode}: {err[-2000:]}")
+                reports.append(json.loads(Path(report).read_text()))
+            wall = time.perf_counter() - t0
+        finally:  # a failed run leaves no worker waiting for the start signal
+            for p, _ in workers:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait(timeout=30)
     checks = verify(url, reports, overlap=overlap)
     total = sum(r["actions"] for r in reports)
     busy = max(max(r["seconds"] for r in reports), 1e-9)  # the slowest worker's labeling loop

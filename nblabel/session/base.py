@@ -211,14 +211,14 @@ class LabelSession(RowsAndFiles, FrameWriter, Follower):
         self.items.position_of(key)  # validates
         return str(key)
 
-    def _move(self, position: int | None) -> Item | None:
+    def _move(self, position: int | None, *, cursor: bool = True) -> Item | None:
         if position is None:
             return self.current
         if self._position is not None and position != self._position:
             self._history.append(self._position)
         self._position = int(position)
         key = str(self.items.keys[position])
-        if not self.store.read_only:
+        if cursor and not self.store.read_only:
             self.store.set_cursor(self.task, self.annotator, key)
         self._notify("position", key)
         return self.current
@@ -227,7 +227,7 @@ class LabelSession(RowsAndFiles, FrameWriter, Follower):
         """Go to the next unlabeled item in queue order (skipped items come last)."""
         self._follow_rows()
         if self.assignment is not None:
-            return self._move(self.assignment.next_position(self))
+            return self._move(self.assignment.next_position(self), cursor=False)  # wrote it
         pos = self.queue.next_open(self._position, self._done | self._skipped)
         if pos is None:
             pos = self.queue.next_open(self._position, self._done)

@@ -3,14 +3,16 @@ PostgreSQL (a team), its replay into current labels, and the team's leases.
 
 - :mod:`~nblabel.store.events`: the event and its tables;
 - :mod:`~nblabel.store.sqlite`: :class:`Store` (SQLite, or any SQLAlchemy URL);
+- :mod:`~nblabel.store.sqlite_engine`: the SQLite engine (WAL, busy timeout);
 - :mod:`~nblabel.store.engine`, :mod:`~nblabel.store.team`: :class:`TeamStore` on a
   PostgreSQL server, with retries; :mod:`~nblabel.store.open`: :func:`open_store`;
 - :mod:`~nblabel.store.log`: :class:`LabelLog`, the replay;
 - :mod:`~nblabel.store.assign`: :class:`Assignment`, leases for teams;
 - :mod:`~nblabel.store.agreement`: :func:`team_progress`, :func:`item_agreement`.
 
-Imports go one way: events <- sqlite <- team <- open <- agreement; log <- events;
-assign <- sqlite. The names of the former ``nblabel.store`` module are re-exported here.
+Imports go one way: events <- sqlite (with sqlite_engine, engine) <- team <- open <-
+agreement; log <- events; assign <- sqlite. The names of the former ``nblabel.store``
+module are re-exported here.
 """
 
 from __future__ import annotations

@@ -57,7 +57,11 @@ def describe_server(url: sa.URL | str) -> str:
 
 
 def make_engine(url: sa.URL | str, *, read_only: bool = False, connect_timeout: float = 5.0):
-    """An SQLAlchemy engine for a PostgreSQL URL over psycopg 3.
+    """An SQLAlchemy engine for a PostgreSQL URL over psycopg 3, without a pool.
+
+    Every ``connect()`` opens a server connection and ``close()`` ends it
+    (:class:`sqlalchemy.pool.NullPool`): a :class:`~nblabel.store.TeamStore` holds exactly
+    one, so N annotator processes use N server connections.
 
     Parameters
     ----------
@@ -70,8 +74,10 @@ def make_engine(url: sa.URL | str, *, read_only: bool = False, connect_timeout: 
         Seconds to wait for the server to answer a connection.
     """
     u = _server_url(url)
+    # no pool: the store holds its one connection itself (and closes it when idle), so a
+    # class of annotators costs the server one connection each, never a pool of them
     if u.get_backend_name() != "postgresql":
-        return sa.create_engine(u, pool_pre_ping=True)
+        return sa.create_engine(u, poolclass=sa.pool.NullPool)
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -84,7 +90,7 @@ def make_engine(url: sa.URL | str, *, read_only: bool = False, connect_timeout: 
     }
     if read_only:
         connect_args["options"] = "-c default_transaction_read_only=on"
-    return sa.create_engine(u, pool_pre_ping=True, connect_args=connect_args)
+    return sa.create_engine(u, poolclass=sa.pool.NullPool, connect_args=connect_args)
 
 
 def _sqlstate(e: BaseException) -> str | None:

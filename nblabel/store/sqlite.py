@@ -13,6 +13,7 @@ import contextlib
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -35,8 +36,19 @@ from nblabel.store.events import (
     meta_table,
     metadata,
 )
+from nblabel.store.sqlite_engine import make_sqlite_engine
 
 __all__ = ["Store"]
+
+_B = sa.bindparam
+_CUR = cursors_table.c
+#: built once: building a statement per call costs more CPU than running it on SQLite
+_SQL = {
+    "event": sa.insert(events_table),
+    "cursor": sa.update(cursors_table).where(_CUR.task == _B("w_task"),
+                                             _CUR.annotator == _B("w_me"))
+    .values(item=_B("v_item"), ts=_B("v_ts")),
+}
 
 
 def _url_of(target: str | os.PathLike) -> str:
@@ -67,13 +79,31 @@ class Store:
     timeout : float
         Seconds to wait for a lock held by another process before raising
         :class:`StoreLockedError`.
+    idle_seconds : float or None
+        Close the store's connection after this many seconds without use; the next use opens
+        it again, transparently (never inside a :meth:`transaction` block). ``None`` (the
+        default here; :class:`~nblabel.store.TeamStore` uses 30 s) keeps it open until
+        :meth:`close`.
+
+    Notes
+    -----
+    A store holds at most one database connection (:attr:`conn`), shared by the threads of
+    the process under a lock.
     """
 
     def __init__(
-        self, url: str | os.PathLike = ":memory:", *, read_only: bool = False, timeout: float = 10.0
+        self,
+        url: str | os.PathLike = ":memory:",
+        *,
+        read_only: bool = False,
+        timeout: float = 10.0,
+        idle_seconds: float | None = None,
     ) -> None:
+        if idle_seconds is not None and not idle_seconds > 0:
+            raise InputError(f"idle_seconds must be > 0 or None, got {idle_seconds!r}")
         self.read_only = read_only
         self.timeout = timeout
+        self.idle_seconds = None if idle_seconds is None else float(idle_seconds)
         if os.fspath(url) == ":memory:":
             self.url = "sqlite://"
             self.path: Path | None = None
@@ -91,6 +121,11 @@ class Store:
         # training) that post suggestions: every use of it holds this lock
         self._lock = threading.RLock()
         self._depth = 0  # nesting of transaction() blocks
+        self._closed = False
+        self._used = time.monotonic()  # last use of the connection (for idle_seconds)
+        self._watcher: threading.Thread | None = None  # closes the connection when idle
+        self._stop = threading.Event()
+        weakref.finalize(self, self._stop.set)  # a store left unclosed: its watcher ends too
         self._open()
 
     # -- connection -------------------------------------------------------------------------
@@ -101,34 +136,8 @@ class Store:
     def _make_engine(self) -> sa.Engine:
         url = sa.engine.make_url(self.url)
         if url.get_backend_name() == "sqlite":
-            if self.path is None:
-                return sa.create_engine(
-                    self.url,
-                    poolclass=sa.pool.StaticPool,
-                    connect_args={"check_same_thread": False},
-                )
-            if self.read_only:
-                if not self.path.exists():
-                    raise StoreError(f"store file {self.path} does not exist (read-only open)")
-                url = sa.engine.make_url(f"sqlite:///file:{self.path}?mode=ro&uri=true")
-            elif not self.path.parent.exists():
-                raise StoreError(f"directory of store file {self.path} does not exist")
-            engine = sa.create_engine(
-                url,
-                poolclass=sa.pool.StaticPool,
-                connect_args={"timeout": self.timeout, "check_same_thread": False},
-            )
-
-            @sa.event.listens_for(engine, "connect")
-            def _pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
-                cur = dbapi_conn.cursor()
-                if not self.read_only:
-                    cur.execute("PRAGMA journal_mode=WAL")
-                    cur.execute("PRAGMA synchronous=NORMAL")
-                cur.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")
-                cur.close()
-
-            return engine
+            return make_sqlite_engine(self.url, self.path, read_only=self.read_only,
+                                      timeout=self.timeout)
         return self._make_server_engine(url)
 
     def _make_server_engine(self, url: sa.URL) -> sa.Engine:
@@ -137,47 +146,52 @@ class Store:
 
     def _open(self) -> None:
         try:
-            self._conn = self.engine.connect()
-            inspector = sa.inspect(self._conn)
-            columns = (
-                {c["name"] for c in inspector.get_columns(events_table.name)}
-                if inspector.has_table(events_table.name)
-                else set()
-            )
-            if columns and not {c.name for c in events_table.columns} <= columns:
-                raise SchemaVersionError(
-                    f"{self._where()} has a table {events_table.name} that is not an nblabel "
-                    f"event log (columns {sorted(columns)}); pass another store path"
-                )
-            if not self.read_only:
-                metadata.create_all(self._conn)
-                self._conn.commit()
-            version = self._conn.execute(
-                sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-            ).scalar_one_or_none()
-            if version is None and not self.read_only:
-                self._conn.execute(
-                    sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION))
-                )
-                self._conn.commit()
-            elif version is not None and int(version) > SCHEMA_VERSION:
-                raise SchemaVersionError(
-                    f"store {self._where()} has schema version {version}, written by a newer "
-                    f"nblabel; this version reads up to {SCHEMA_VERSION}: upgrade nblabel "
-                    "(pip install -U nblabel). The file was not changed."
-                )
+            with self._lock:
+                self._conn = self._connect()
+                self._setup(self._conn)
         except SchemaVersionError:
-            self.close()
+            self._abandon()
             raise
         except OperationalError as e:
-            self.close()
+            self._abandon()
             raise self._translate(e) from None
         except DatabaseError as e:
-            self.close()
+            self._abandon()
             raise StoreError(
                 f"{self._where()} is not a readable nblabel store ({e.orig}); "
                 "pass another path, or move the file away to start a new store"
             ) from None
+
+    def _setup(self, conn: sa.Connection) -> None:
+        """Check the tables on ``conn`` and create what is missing (once, when opening)."""
+        inspector = sa.inspect(conn)
+        columns = (
+            {c["name"] for c in inspector.get_columns(events_table.name)}
+            if inspector.has_table(events_table.name)
+            else set()
+        )
+        if columns and not {c.name for c in events_table.columns} <= columns:
+            raise SchemaVersionError(
+                f"{self._where()} has a table {events_table.name} that is not an nblabel "
+                f"event log (columns {sorted(columns)}); pass another store path"
+            )
+        if not self.read_only:
+            metadata.create_all(conn)
+            conn.commit()
+        version = conn.execute(
+            sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+        ).scalar_one_or_none()
+        if version is None and not self.read_only:
+            conn.execute(
+                sa.insert(meta_table).values(key="schema_version", value=str(SCHEMA_VERSION))
+            )
+            conn.commit()
+        elif version is not None and int(version) > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"store {self._where()} has schema version {version}, written by a newer "
+                f"nblabel; this version reads up to {SCHEMA_VERSION}: upgrade nblabel "
+                "(pip install -U nblabel). The file was not changed."
+            )
 
     def _where(self) -> str:
         return f"file {self.path}" if self.path is not None else _safe_url(self.url)
@@ -195,18 +209,70 @@ class Store:
 
     @property
     def conn(self) -> sa.Connection:
-        if self._conn is None:
-            raise StoreError(f"store {self._where()} is closed")
-        return self._conn
+        """The store's one connection, opened again when it was closed for being idle.
+
+        Use it holding ``self._lock`` (the store's own methods do).
+        """
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"store {self._where()} is closed")
+            if self._conn is None:
+                self._conn = self._connect()
+            self._used = time.monotonic()
+            return self._conn
+
+    def _connect(self) -> sa.Connection:
+        """A new connection (holding ``self._lock``); watched for idleness if asked."""
+        conn = self.engine.connect()
+        self._used = time.monotonic()
+        if self.idle_seconds is not None and self._watcher is None:
+            self._watcher = threading.Thread(
+                target=_watch_idle, args=(weakref.ref(self), self._stop),
+                name="nblabel-store-idle", daemon=True,
+            )
+            self._watcher.start()
+        return conn
+
+    def _idle_check(self) -> float | None:
+        """Close the connection if unused for ``idle_seconds`` (not inside a transaction);
+        returns the seconds until the next check, ``None`` when there is nothing to watch."""
+        with self._lock:
+            if self._closed or self._conn is None or self.idle_seconds is None:
+                self._watcher = None
+                return None
+            left = self._used + self.idle_seconds - time.monotonic()
+            if left > 0 or self._depth:
+                return left if left > 0 else min(self.idle_seconds, 1.0)
+            self._drop_conn()
+            self._watcher = None
+            return None
+
+    def _drop_conn(self) -> None:
+        """Close the connection (holding ``self._lock``); the next use opens a new one."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # a dead connection may refuse even that
+                conn.close()
+
+    def _abandon(self) -> None:
+        """After a failed open: drop the connection and the engine's (the open may be
+        retried)."""
+        with self._lock:
+            self._drop_conn()
+        self.engine.dispose()
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            finally:
-                self._conn = None
+        self._stop.set()
+        with self._lock:
+            self._closed = True
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                conn.close()
         self.engine.dispose()
+        watcher = self._watcher
+        if watcher is not None and watcher is not threading.current_thread():
+            watcher.join(timeout=1.0)
 
     def __enter__(self) -> Store:
         return self
@@ -306,26 +372,13 @@ class Store:
         events = list(events)
         if not events:
             return []
-        rows = [
-            {
-                "task": e.task,
-                "item": e.item,
-                "action": e.action,
-                "status": e.status,
-                "source": e.source,
-                "annotator": e.annotator,
-                "ts": e.ts,
-                "ref": e.ref,
-                "payload": e.payload_json,
-            }
-            for e in events
-        ]
+        fields = ("task", "item", "action", "status", "source", "annotator", "ts", "ref")
+        rows = [{**{f: getattr(e, f) for f in fields}, "payload": e.payload_json}
+                for e in events]
         conn = self.conn
         try:
             if len(rows) == 1:
-                new_id = conn.execute(
-                    sa.insert(events_table).values(**rows[0])
-                ).inserted_primary_key[0]
+                new_id = conn.execute(_SQL["event"], rows[0]).inserted_primary_key[0]
                 ids = [int(new_id)]
             else:
                 result = conn.execute(
@@ -356,11 +409,8 @@ class Store:
         conn = self.conn
         values = {"task": task, "annotator": annotator, "item": item, "ts": time.time()}
         try:
-            updated = conn.execute(
-                sa.update(cursors_table)
-                .where(cursors_table.c.task == task, cursors_table.c.annotator == annotator)
-                .values(item=item, ts=values["ts"])
-            ).rowcount
+            updated = conn.execute(_SQL["cursor"], {"w_task": task, "w_me": annotator,
+                                                    "v_item": item, "v_ts": values["ts"]}).rowcount
             if not updated:
                 conn.execute(sa.insert(cursors_table).values(**values))
             self._commit(conn)
@@ -381,18 +431,8 @@ class Store:
         """Events in log order (optionally of one task, with ``id > after``)."""
         c = events_table.c
         query = (
-            sa.select(
-                c.task,
-                c.item,
-                c.action,
-                c.status,
-                c.source,
-                c.annotator,
-                c.payload,
-                c.ref,
-                c.ts,
-                c.id,
-            )
+            sa.select(c.task, c.item, c.action, c.status, c.source, c.annotator, c.payload,
+                      c.ref, c.ts, c.id)
             .where(c.id > after)
             .order_by(c.id)
         )
@@ -422,4 +462,18 @@ class Store:
         return int(self.conn.execute(query).scalar_one())
 
     def tasks(self) -> list[str]:
-        return [r[0] for r in self.conn.execute(sa.select(events_table.c.task).distinct())]
+        with self._lock:
+            return [r[0] for r in self.conn.execute(sa.select(events_table.c.task).distinct())]
+
+
+def _watch_idle(ref: weakref.ref[Store], stop: threading.Event) -> None:
+    """Body of a store's idle watcher: a daemon thread that holds no reference to the store
+    between checks, and ends on :meth:`Store.close` or once the connection is closed."""
+    while True:
+        store = ref()
+        if store is None:
+            return
+        wait = store._idle_check()
+        del store
+        if wait is None or stop.wait(wait):
+            return

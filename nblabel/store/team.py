@@ -65,6 +65,10 @@ class TeamStore(Store):
         Seconds before the first retry; doubled each time, at most ``max_backoff``.
     max_backoff : float
         Longest wait between two attempts.
+    idle_seconds : float or None
+        Close the server connection after this many seconds without use (reopened on the
+        next use); ``None`` keeps it open. The store never holds more than one connection,
+        so a class of annotators needs one server connection per active annotator.
     """
 
     def __init__(
@@ -76,12 +80,13 @@ class TeamStore(Store):
         retries: int = 4,
         backoff: float = 0.5,
         max_backoff: float = 4.0,
+        idle_seconds: float | None = 30.0,
     ) -> None:
         self.retries = int(retries)
         self.backoff = float(backoff)
         self.max_backoff = float(max_backoff)
         self._lost = False  # the connection died and could not be reopened yet
-        super().__init__(url, read_only=read_only, timeout=timeout)
+        super().__init__(url, read_only=read_only, timeout=timeout, idle_seconds=idle_seconds)
 
     # -- connection -------------------------------------------------------------------------
     def _make_server_engine(self, url: sa.URL) -> sa.Engine:
@@ -108,35 +113,35 @@ class TeamStore(Store):
         return type(err)(self._scrub(str(err)))
 
     def _open(self) -> None:
-        def attempt() -> None:
-            if self.read_only:
-                super(TeamStore, self)._open()
-                return
-            # concurrent first opens would race on CREATE TABLE: serialise them
-            with self.engine.connect() as lock:
-                lock.execute(sa.select(sa.func.pg_advisory_lock(_ADVISORY_KEY)))
-                try:
-                    super(TeamStore, self)._open()
-                finally:
-                    try:
-                        lock.execute(sa.select(sa.func.pg_advisory_unlock(_ADVISORY_KEY)))
-                        lock.commit()
-                    except DBAPIError:  # pragma: no cover - connection already gone
-                        pass
+        self.retrying("open", lambda: Store._open(self), reconnect=False)
 
-        self.retrying("open", attempt, reconnect=False)
+    def _setup(self, conn: sa.Connection) -> None:
+        if self.read_only:
+            super()._setup(conn)
+            return
+        # concurrent first opens would race on CREATE TABLE: serialise them, with a lock
+        # taken on the store's own connection (a second one would double the connections)
+        conn.execute(sa.select(sa.func.pg_advisory_lock(_ADVISORY_KEY)))
+        try:
+            super()._setup(conn)
+        finally:
+            try:
+                conn.rollback()  # (everything was committed; ends a read left open)
+                conn.execute(sa.select(sa.func.pg_advisory_unlock(_ADVISORY_KEY)))
+                conn.commit()
+            except DBAPIError:  # pragma: no cover - connection gone: so is its lock
+                pass
 
     def _reconnect(self) -> None:
-        """Drop the (possibly dead) connection; the next use opens a new one."""
-        if self._conn is not None:
-            with contextlib.suppress(Exception):  # a dead connection may refuse even that
-                self._conn.rollback()
-            with contextlib.suppress(Exception):
-                self._conn.close()
-            self._conn = None
-        self._lost = True
-        self._conn = self.engine.connect()
-        self._lost = False
+        """Drop the (possibly dead) connection and open a new one."""
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(Exception):  # a dead connection may refuse even that
+                    self._conn.rollback()
+                self._drop_conn()
+            self._lost = True
+            self._conn = self._connect()
+            self._lost = False
 
     def retrying(self, what: str, fn: Callable[[], T], *, reconnect: bool = True) -> T:
         """Run ``fn()``, retrying transient failures with exponential backoff.

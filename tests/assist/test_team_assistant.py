@@ -53,6 +53,7 @@ def team_session(images, store, name):
 
 def _alive() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("nblabel-")
+            and t.name != "nblabel-store-idle"  # (other tests' unclosed stores)
             and t.is_alive()]
 
 

@@ -218,9 +218,9 @@ def test_sql_only_through_bound_parameters():
             if pattern.search(line):
                 hits.append(f"{name}:{i}: {line.strip()}")
     assert [h.split(":", 2)[::2] for h in hits] == [
-        ["sqlite.py", ' cur.execute("PRAGMA journal_mode=WAL")'],
-        ["sqlite.py", ' cur.execute("PRAGMA synchronous=NORMAL")'],
-        ["sqlite.py", ' cur.execute(f"PRAGMA busy_timeout={int(self.timeout * 1000)}")'],
+        ["sqlite_engine.py", ' cur.execute("PRAGMA journal_mode=WAL")'],
+        ["sqlite_engine.py", ' cur.execute("PRAGMA synchronous=NORMAL")'],
+        ["sqlite_engine.py", ' cur.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")'],
     ]
     for path in [*store_files, *(ROOT / "nblabel" / "session").glob("*.py")]:
         assert "pickle" not in path.read_text(), path

@@ -133,13 +133,17 @@ def test_a_killed_writer_leaves_the_whole_action_or_nothing(new_url, action):
 
 
 def test_the_action_is_one_commit(new_url):
-    """Event, lease and cursor: one commit, not three."""
+    """Event, lease and cursor: one commit, not three; then next(): one more."""
     url = new_url()
     s = start(url)
     commits = []
     sa.event.listen(s.store.engine, "commit", lambda conn: commits.append(1))
     s.set_label("a")
     assert len(commits) == 1
+    s.next()  # SQLite: release, new lease and cursor in one short write transaction too
+    assert s.store.cursor("label", "ann") == s.current.key == "r1"
+    if s.store.is_sqlite:
+        assert len(commits) == 2
     s.close()
 
 
