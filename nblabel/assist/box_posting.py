@@ -19,9 +19,7 @@ __all__ = ["PostingMixin"]
 class PostingMixin:
     """Posting of :class:`~nblabel.assist.boxes.BoxAssistant` (its state: ``session``,
     ``trust``, ``calibrator``, ``rules``, ``refine``, ``refine_band``, ``check_misses``,
-    ``fits``, ``model_version``, ``refine_ms``, ``learn_edges``, ``edge_offsets``,
-    ``_track_lane``,
-    ``_unshifted``, ``_tracked``, ``_predicted``,
+    ``fits``, ``model_version``, ``refine_ms``, ``_tracked``, ``_predicted``,
     ``_second_look_boxes``, ``_size_stats``, ``_doubts``, ``_posted``, ``_scores``,
     ``_shown``, ``_labeled``, ``_classes_of``, ``_closed``, ``_lock``)."""
 
@@ -51,54 +49,20 @@ class PostingMixin:
         fused = self._doubted(pos, fused, tracked, (w, h))
         if self.refine:
             fused = self._refined(pos, fused)
-        source = fused[0].source if fused[0].source in ("tracker", "model") else (
-            "tracker" if tracked and not predicted else "model")
-        unshifted = fused
-        if self.learn_edges:
-            fused = tuple(self.edge_offsets.apply(source, b) for b in fused)
         with self._lock:
             if self._posted.get(pos) == fused:
                 return
             self._posted[pos] = fused
-            self._unshifted[pos] = unshifted
             self._scores[pos] = float(fused[0].score or 0.0)
         scores = [b.score for b in fused if b.score is not None]
+        source = fused[0].source if fused[0].source in ("tracker", "model") else (
+            "tracker" if tracked and not predicted else "model")
         raw = min(scores) if scores else 0.0
         shown = self.calibrator.calibrated(source, raw)
         with self._lock:
             self._shown[pos] = (source, raw)
         s.suggest(key, fused, source=source, score=raw if shown is None else shown,
                   replace="all", note=self.note(key))  # the note reaches a whole team
-
-    def _learn_edges(self, source: str, unshifted: tuple[Box, ...],
-                     value: tuple[Box, ...]) -> None:
-        """A corrected suggestion: how far each edge moved, per box (see ``learn_edges``)."""
-        learned = False
-        for final in value:
-            mine = [b for b in unshifted if b.label == final.label]
-            if mine:
-                learned |= self.edge_offsets.record(source, max(mine, key=final.iou), final)
-        if learned and not self._closed:  # the next images' suggestions move now, too
-            self._track_lane.submit(self._repost_ahead, key="repost",
-                                    label="moving edges ahead")
-
-    def _repost_ahead(self, generation: int, n: int = 8) -> None:
-        """Post again the suggestions of the next ``n`` unlabeled items in queue order,
-        from the one on screen (only those whose boxes changed get a new event)."""
-        s = self.session
-        cur = s.position
-        order = s.queue.order
-        start = 0 if cur is None else int(s.queue.ranks[cur])
-        done = 0
-        for pos in order[start:]:
-            if done >= n or not self._track_lane.current(generation):
-                return
-            pos = int(pos)
-            with self._lock:
-                known = pos in self._posted and pos not in self._labeled
-            if known:
-                self._post(pos)
-                done += 1
 
     def _refined(self, pos: int, boxes: tuple[Box, ...]) -> tuple[Box, ...]:
         """Each box's edges snapped to the nearest strong boundary (work-size image)."""

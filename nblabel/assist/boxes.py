@@ -53,7 +53,6 @@ from nblabel.errors import InputError
 from nblabel.shapes import Box
 from nblabel.suggest.calibration import AcceptanceCalibrator
 from nblabel.suggest.doubt import SizeStats
-from nblabel.suggest.edge_offset import EdgeOffsets
 from nblabel.suggest.fusion import Trust, align_classes
 from nblabel.suggest.rules import DEFAULT_RULES, Rule
 from nblabel.suggest.tracker import TRACKERS
@@ -120,10 +119,6 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
         elsewhere, a size the class's labels never had; :mod:`nblabel.suggest.doubt`). A
         *suspected miss* has its score halved per sign, so the queue serves it early, and
         :meth:`note` says why. Costs a second prediction pass (at 0.75 of the size).
-    learn_edges : bool
-        Shift each suggested box's edges by how the annotator corrected earlier suggestions
-        of the same source and class (the median of the recent corrections;
-        :class:`nblabel.suggest.edge_offset.EdgeOffsets`).
     cache_images : int
         Decoded work-size images kept in memory for training and prediction. A prediction
         pass over more unlabeled images than this streams them instead through the
@@ -155,7 +150,6 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
         refine: bool = True,
         refine_band: float = 0.1,
         check_misses: bool = True,
-        learn_edges: bool = False,
         cache_images: int = 4096,
     ) -> None:
         self.model = model
@@ -179,7 +173,6 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
         self.refine = refine
         self.refine_band = refine_band
         self.check_misses = check_misses
-        self.learn_edges = learn_edges
         self.cache_images = cache_images
         self.session: Any = None
         self._listeners: list[Listener] = []
@@ -212,8 +205,6 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
         self._size_stats: dict[str, SizeStats] = {}
         self._doubts: dict[int, tuple[str, ...]] = {}
         self._posted: dict[int, tuple[Box, ...]] = {}
-        self._unshifted: dict[int, tuple[Box, ...]] = {}  # posted boxes before edge offsets
-        self.edge_offsets = EdgeOffsets()
         self._scores: dict[int, float] = {}
         self._cache: OrderedDict[int, LoadedImage] = OrderedDict()
         self._owned_executor: Executor | None = None
@@ -409,15 +400,12 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
             self._second_look_boxes.pop(pos, None)
             self._doubts.pop(pos, None)
             shown = self._posted.pop(pos, None)
-            unshifted = self._unshifted.pop(pos, None)
             self._scores.pop(pos, None)
             raw = self._shown.pop(pos, None)
         if shown and raw is not None:  # was the suggestion taken as it was?
             taken = all(any(v.label == b.label and v.iou(b) > 0.999 for v in value)
                         for b in shown)
             self.calibrator.record(raw[0], raw[1], taken)
-            if unshifted and not taken:
-                self._learn_edges(raw[0], unshifted, value)
         if not (tracked and predicted and value):
             return
         if self._classes_of is not None:

@@ -22,7 +22,7 @@ def box_rows_changed(a: Any) -> None:
     if not change.appended_only:
         a.cancel()
         with a._lock:
-            for name in ("_tracked", "_predicted", "_posted", "_unshifted", "_scores", "_shown",
+            for name in ("_tracked", "_predicted", "_posted", "_scores", "_shown",
                          "_second_look_boxes", "_doubts"):  # keyed by position
                 getattr(a, name, {}).clear()
             a._cache.clear()

@@ -303,7 +303,6 @@ def _assistant(mode: str, args: argparse.Namespace) -> Any:
         retrain_min_new=args.retrain_min_new, max_fit_labels=args.max_train_labels,
         fit_steps=args.steps, retrain_steps=args.retrain_steps, work_side=args.max_side,
         processes=args.cores, refine=not getattr(args, "no_refine", False),
-        learn_edges=bool(getattr(args, "learn_edges", False)),
     )
 
 
@@ -407,8 +406,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--explore", type=float, default=0.2, help="share of groups picked at random")
     p.add_argument("--keep-stores", default="",
                    help="copy each run's SQLite store (every event) into this folder")
-    p.add_argument("--learn-edges", action="store_true",
-                   help="BoxAssistant(learn_edges=True): shift edges by past corrections")
     p.add_argument("--no-refine", action="store_true",
                    help="the assistant shows suggestions without edge snapping")
     p.add_argument("--pace", type=float, default=0.0,

@@ -251,37 +251,3 @@ def test_a_box_a_second_look_does_not_confirm_is_shown_as_a_suspected_miss(food,
         assert sugg.value[0].score == pytest.approx(0.4 if suspected else 0.8)
     finally:
         a.close()
-
-
-class SameBox:
-    """A box model that always predicts the same box (at the work size)."""
-
-    def fit(self, images, boxes):
-        pass
-
-    def predict(self, images):
-        return [(Box("apple", 20, 20, 120, 100, score=0.9),) for _ in images]
-
-
-def test_learned_edges_move_suggestions_the_way_the_annotator_corrects_them(food):
-    images, _ = food
-    s = BoxSession(images, image="path", classes=CLASSES)
-    a = BoxAssistant(model=SameBox(), tracker=None, first_fit=1, learn_edges=True,
-                     refine=False, check_misses=False, reorder=False, processes=1)
-    a.attach(s)
-    try:
-        s.set_boxes([Box("apple", 5, 5, 50, 50)])  # the first label: the model is fitted
-        s.next()
-        assert a.wait(120)
-        for _ in range(a.edge_offsets.min_corrections):
-            shown = s.suggestions()[0].value[0]
-            h = shown.height
-            s.set_boxes([shown.replace(y1=shown.y1 + 0.1 * h)])  # bottom edge 10% lower
-            s.next()
-            assert a.wait(60)
-        shown = s.suggestions()[0].value[0]
-        before = a._unshifted[s.current.position][0]
-        assert shown.y1 == pytest.approx(before.y1 + 0.1 * before.height, rel=1e-3)
-        assert (shown.x0, shown.y0, shown.x1) == pytest.approx((before.x0, before.y0, before.x1))
-    finally:
-        a.close()
