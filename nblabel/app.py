@@ -11,7 +11,9 @@ Voila runs each browser tab in its own kernel, shows the notebook's widgets and 
 hides its code. The server binds to 127.0.0.1 unless ``--ip`` says otherwise (serving on a
 network means anyone who reaches the port can label and run the notebook: put it behind an
 authenticating proxy). ``--store`` sets ``$NBLABEL_APP_STORE``, which ``notebooks/app.ipynb``
-reads to find its SQLite store; arguments after ``--`` go to Voila unchanged.
+reads to find its SQLite store; ``--assist external`` sets ``$NBLABEL_APP_ASSIST``, with which
+the notebook's kernels only follow the team's assistant that ``nblabel assist STORE`` runs
+elsewhere; arguments after ``--`` go to Voila unchanged.
 
 Stopping: SIGTERM or SIGINT (Ctrl-C) to ``nblabel app`` is passed on to Voila as SIGTERM
 (Voila then shuts its kernels down), and ``nblabel app`` waits for it. A second signal, or
@@ -33,10 +35,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["STOP_GRACE", "STORE_ENV", "build_command", "main", "parse_args", "run_server"]
+__all__ = ["ASSIST_ENV", "STOP_GRACE", "STORE_ENV", "build_command", "main", "parse_args",
+           "run_server"]
 
 #: Environment variable through which ``--store`` reaches the app notebook's kernel.
 STORE_ENV = "NBLABEL_APP_STORE"
+#: Environment variable through which ``--assist`` reaches the app notebook's kernel.
+ASSIST_ENV = "NBLABEL_APP_ASSIST"
 DEFAULT_PORT = 8866
 #: seconds Voila gets to shut its kernels down after SIGTERM before it is killed
 STOP_GRACE = 20.0
@@ -63,6 +68,10 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
                         help="do not open a browser tab")
     parser.add_argument("--store", default=None,
                         help=f"SQLite file or SQLAlchemy URL for the app (sets ${STORE_ENV})")
+    parser.add_argument("--assist", choices=["kernel", "external"], default="kernel",
+                        help="where a team's labeling assistant runs: in one of the "
+                        "annotators' kernels (default), or only in a separate `nblabel "
+                        f"assist` process (sets ${ASSIST_ENV})")
     parser.add_argument("--show-tracebacks", action="store_true",
                         help="show Python tracebacks in the page (for debugging the notebook)")
     parser.add_argument("--dry-run", action="store_true",
@@ -124,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "://" not in store:
             store = str(Path(store).expanduser().resolve())
         env[STORE_ENV] = store
+    env[ASSIST_ENV] = args.assist
     print(f"nblabel app: serving {cmd[3]} at http://{args.ip}:{args.port}/ (Ctrl-C stops)",
           file=sys.stderr)
     return run_server(cmd, env=env)

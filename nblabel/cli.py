@@ -1,5 +1,6 @@
 """Command line: ``nblabel bench NAME ...`` runs a benchmark, ``nblabel app NOTEBOOK`` serves a
-labeling app with Voila (see ``nblabel --help``)."""
+labeling app with Voila, ``nblabel assist STORE ...`` runs a team's labeling assistant as its
+own process (see ``nblabel --help``)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     b.add_argument("name", nargs="?", help=f"one of: {', '.join(_benchmarks())}")
     a = sub.add_parser("app", help="serve a labeling notebook as a Voila app", add_help=False)
     a.add_argument("target", nargs="?")
+    sub.add_parser("assist", help="run a team's labeling assistant as its own process",
+                   add_help=False)
     args, rest = parser.parse_known_args(argv)
     if args.command == "bench":
         if not args.name or args.name in ("-h", "--help"):
@@ -40,6 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "app":
         module = importlib.import_module("nblabel.app")
         return int(module.main([args.target, *rest] if args.target else rest) or 0)
+    if args.command == "assist":
+        from nblabel.assist.service import main as assist_main
+
+        return int(assist_main(rest) or 0)
     return 2
 
 

@@ -28,6 +28,9 @@ class TrainingMixin:
     ``cache_images``, ``check_misses``, ``_cache``, ``_labeled``, ``_predicted``,
     ``_second_look_boxes``, ``_size_stats``, ``_model_lane``, ``_lock``)."""
 
+    #: when the fit running now started (``time.time()``); ``None``: no fit running
+    fit_started: float | None = None
+
     def _due(self) -> bool:
         if self.model_ is None or self._closed:
             return False
@@ -83,16 +86,21 @@ class TrainingMixin:
             images.append(im.pixels)
             boxes.append(scaled(bs, im.scale))
         self._size_stats = class_sizes(images, boxes)
-        t0 = time.perf_counter()
+        t0, started = time.perf_counter(), time.time()
+        self.fit_started = started  # wall clock, shown to a team (nblabel.assist.team)
         fit = model.fit
-        if "should_stop" in inspect.signature(fit).parameters:
-            fit(images, boxes, should_stop=lambda: not self._model_lane.current(generation))
-        else:
-            fit(images, boxes)
+        try:
+            if "should_stop" in inspect.signature(fit).parameters:
+                fit(images, boxes, should_stop=lambda: not self._model_lane.current(generation))
+            else:
+                fit(images, boxes)
+        finally:
+            self.fit_started = None
         if not self._model_lane.current(generation):
             return
         row: dict[str, Any] = {"labels": len(snap), "fit_seconds": round(
-            time.perf_counter() - t0, 1), "steps": getattr(model, "n_steps_", None)}
+            time.perf_counter() - t0, 1), "steps": getattr(model, "n_steps_", None),
+            "started": started, "ended": time.time()}
         self.model_version = len(snap)
         self.fits.append(row)
         self._emit("status")

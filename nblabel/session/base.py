@@ -23,6 +23,7 @@ import pandas as pd
 from nblabel.data.items import Item, ItemSet
 from nblabel.errors import InputError
 from nblabel.queue import Queue
+from nblabel.session.follow import Follower
 from nblabel.session.frame import FrameWriter
 from nblabel.session.kinds import Kind
 from nblabel.session.rows_io import RowsAndFiles
@@ -65,7 +66,7 @@ class Progress:
         return self.done / self.total if self.total else 1.0
 
 
-class LabelSession(RowsAndFiles, FrameWriter):
+class LabelSession(RowsAndFiles, FrameWriter, Follower):
     """Base class of the labeling sessions; use :class:`BoxSession`, :class:`TagSession` or
     :class:`ClassSession`.
 
@@ -373,6 +374,7 @@ class LabelSession(RowsAndFiles, FrameWriter):
                 labeled = self.log.labeled_without(ref) if undo else None  # type: ignore[arg-type]
                 stored = self.assignment.write(event, cursor=self._cursor_after(action, key),
                                                labeled=labeled)
+            self._saw(int(stored.id))  # type: ignore[arg-type]
             for item in self.log.apply(stored):
                 self._sync(item)
         self._labels_cache = None

@@ -73,7 +73,7 @@ class FrameWriter:
 
     def _replay(self) -> None:
         with _gc_paused():  # 100,000 small tuples would trigger many full collections
-            self.log.replay(self.store.events(self.task))
+            self.log.replay(self._watch(self.store.events(self.task)))  # type: ignore[attr-defined]
         if not self.log.n_events:
             return
         self._check_replayed()  # before anything reaches the DataFrame

@@ -457,12 +457,17 @@ class Assignment:
 
 
 def _create(conn: sa.Connection) -> None:
+    _create_table(conn, leases_table)
+
+
+def _create_table(conn: sa.Connection, table: sa.Table) -> None:
+    """Create ``table`` if missing, race-free (another process may create it first)."""
     try:
-        leases_table.create(conn, checkfirst=True)
+        table.create(conn, checkfirst=True)
         conn.commit()
     except (sa.exc.ProgrammingError, sa.exc.IntegrityError, OperationalError):
         conn.rollback()  # another process created it between the check and the CREATE
-        if not sa.inspect(conn).has_table(leases_table.name):
+        if not sa.inspect(conn).has_table(table.name):
             raise
 
 

@@ -26,15 +26,20 @@ class AssistantMixin:
 
     def _start_assistant(self, assist: Any) -> Any:
         from nblabel.assist.boxes import BoxAssistant
+        from nblabel.assist.team import SharedAssistant
 
         s = self.session
         if assist is None:
             assist = s.group_column is not None or _has_torch()
         if assist is False:
             return None
-        assistant = BoxAssistant() if assist is True else assist
-        if not isinstance(assistant, BoxAssistant):
-            raise InputError(f"assist= takes True, False or a BoxAssistant, got {assist!r}")
+        if assist is True:  # team mode: one assistant for everyone on the task
+            assistant = BoxAssistant() if s.assignment is None else SharedAssistant()
+        else:
+            assistant = assist
+        if not isinstance(assistant, (BoxAssistant, SharedAssistant)):
+            raise InputError("assist= takes True, False, a BoxAssistant or a SharedAssistant, "
+                             f"got {assist!r}")
         assistant.on_update(self._on_assist)
         if assistant.session is None:
             assistant.attach(s)

@@ -84,12 +84,14 @@ class BoxLabeler(AssistantMixin, LabelerBox):
         Images larger than this are reduced once before sending (zoom still works).
     prefetch : int
         How many upcoming items to encode in the background.
-    assist : bool, BoxAssistant or None
+    assist : bool, BoxAssistant, SharedAssistant or None
         The labeling assistant (:class:`~nblabel.assist.BoxAssistant`): tracker suggestions
         through each image group, a box model retrained in the background, the queue ordered
         by group uncertainty. ``None`` (default): on when the session has a ``group`` column
-        or torch is installed; ``False``: off; an assistant: that one. Its status line shows
-        under the canvas; :meth:`close` stops it.
+        or torch is installed; ``False``: off; an assistant: that one. In team mode
+        (``assignment=``) the default is a :class:`~nblabel.assist.team.SharedAssistant`:
+        one kernel of the team runs the assistant, the others show its suggestions. Its
+        status line shows under the canvas; :meth:`close` stops it.
     **session_kwargs
         Passed to :class:`~nblabel.session.BoxSession` (``annotator``, ``order`` ...).
 
