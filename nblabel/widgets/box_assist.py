@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import sys
 from typing import Any
 
 from nblabel.errors import InputError
@@ -25,7 +26,6 @@ class AssistantMixin:
     status: Any
 
     def _start_assistant(self, assist: Any) -> Any:
-        from nblabel.assist.boxes import BoxAssistant
         from nblabel.assist.team import SharedAssistant
 
         s = self.session
@@ -33,11 +33,20 @@ class AssistantMixin:
             assist = s.group_column is not None or _has_torch()
         if assist is False:
             return None
-        if assist is True:  # team mode: one assistant for everyone on the task
-            assistant = BoxAssistant() if s.assignment is None else SharedAssistant()
+        if assist is True and s.assignment is not None:
+            # team mode: one assistant for everyone on the task; a follower never imports
+            # the assistant's module (tracker, calibration: cv2, scipy, sklearn, ~100 MB)
+            assistant = SharedAssistant()
+        elif assist is True:
+            from nblabel.assist.boxes import BoxAssistant
+
+            assistant = BoxAssistant()
         else:
             assistant = assist
-        if not isinstance(assistant, (BoxAssistant, SharedAssistant)):
+        # a BoxAssistant given by the caller has its module imported already
+        boxes = sys.modules.get("nblabel.assist.boxes")
+        kinds = (SharedAssistant,) if boxes is None else (boxes.BoxAssistant, SharedAssistant)
+        if not isinstance(assistant, kinds):
             raise InputError("assist= takes True, False, a BoxAssistant or a SharedAssistant, "
                              f"got {assist!r}")
         assistant.on_update(self._on_assist)
