@@ -184,7 +184,7 @@ def _start(page: Any, actions: int, pace: float, timeout_ms: int) -> None:
 def _state(page: Any) -> dict[str, Any] | None:
     with contextlib.suppress(Exception):
         return page.evaluate("() => window.__student ? JSON.parse(JSON.stringify("
-                             "window.__student)) : null", )
+                             "window.__student)) : null")
     return None
 
 
