@@ -330,6 +330,7 @@ def _summarise(students: list[dict[str, Any]], watch: Watch, truth: dict[str, An
                end: float) -> dict[str, Any]:
     leaders = {_holder_pid(h) for _t, h in watch.holders if h}
     per_student, next_ms, ready, lost, errors = [], [], [], [], []
+    confirm_ms, predicted = [], []
     for s in students:
         items = [r for run in s["runs"] for r in run.get("items", [])]
         saved = [k for run in s["runs"] for k in run.get("saved", [])]
@@ -338,6 +339,8 @@ def _summarise(students: list[dict[str, Any]], watch: Watch, truth: dict[str, An
         nx = [r["next_ms"] for r in items if r.get("next_ms") is not None]
         next_ms += nx
         ready += [bool(r.get("ready")) for r in items]
+        confirm_ms += [r["confirm_ms"] for r in items if r.get("confirm_ms") is not None]
+        predicted += [bool(r.get("predicted")) for r in items if r.get("next_ms") is not None]
         errors += [f"{s['name']}: {e}" for run in s["runs"] for e in run.get("errors", [])]
         pids = [p for p in s["pids"] if p]
         per_student.append({
@@ -360,6 +363,9 @@ def _summarise(students: list[dict[str, Any]], watch: Watch, truth: dict[str, An
         "task": truth["task"],
         "students": per_student,
         "next_item_ms": _stats(next_ms),
+        "next_kernel_confirmed_ms": _stats(confirm_ms),
+        "next_painted_before_confirm_share": round(sum(predicted) / len(predicted), 3)
+        if predicted else None,
         "suggestion_ready_share": round(sum(ready) / len(ready), 3) if ready else None,
         "photos_labeled": len(truth["owner"]),
         "leaders": [h for _t, h in watch.holders],
