@@ -329,7 +329,12 @@ function render({ model, el: host }) {
         (selection.type === "suggestion" && !suggestions[selection.index])) selection = {};
     const img = model.get("image");
     const item = model.get("item");
-    if (item !== confirmedItem) { confirmedItem = item; measure("confirm", { item }); }
+    if (item !== confirmedItem) {
+      confirmedItem = item;
+      measure("confirm", { item, suggestions: suggestions.length, boxes: boxes.length });
+    }
+    // the kernel's state (boxes are set by the kernel only, after the store has them)
+    measure("state", { item, suggestions: suggestions.length, boxes: boxes.length });
     const fresh = img !== decodedImage && img && img.byteLength;
     decodedImage = img;
     if (fresh) {

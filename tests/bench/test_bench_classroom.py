@@ -1,0 +1,70 @@
+"""``nblabel bench classroom``: its helpers, and a small real run (two students, SQLite,
+headless Chromium; skipped locally without Chromium/Playwright, a failure in CI strict mode).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from nblabel.bench import _browser as harness
+from nblabel.bench import classroom as cb
+from tests.conftest import require
+
+
+def test_holder_pid_and_names():
+    assert cb._holder_pid("ana@host:1234") == 1234
+    assert cb._holder_pid("weird") is None and cb._holder_pid(None) is None
+    names = cb._names(12)
+    assert len(set(names)) == 12 and names[10] == "student11"
+
+
+def test_fits_at_once_counts_overlaps_and_ends_a_dead_leaders_fit():
+    w = cb.Watch(store=None)
+    w.holders = [(0.0, "a@h:1"), (50.0, None), (52.0, "b@h:2")]
+    w.fits = {("a@h:1", 10.0): 20.0, ("a@h:1", 40.0): None,  # running when a was killed
+              ("b@h:2", 55.0): 70.0, ("b@h:2", 80.0): None}
+    assert w.max_fits_at_once(end=100.0) == 1
+    w.fits[("b@h:2", 45.0)] = 60.0  # b fitting while a's fit still ran: two at once
+    assert w.max_fits_at_once(end=100.0) == 2
+
+
+def test_torch_loaded_reads_proc_maps():
+    assert cb.torch_loaded(os.getpid()) in (True, False)
+    assert cb.torch_loaded(2**22 + 12345) is None
+
+
+def test_student_script_is_a_function():
+    assert cb.STUDENT_JS.lstrip().startswith("async ([actions, pace, timeoutMs]) =>")
+
+
+@pytest.mark.browser
+@pytest.mark.timeout(600)
+def test_two_students_on_sqlite(tmp_path):
+    require(Path(harness.CHROMIUM).exists(), f"Chromium not found at {harness.CHROMIUM}")
+    require(importlib.util.find_spec("playwright") is not None, "playwright is not installed")
+    out = tmp_path / "classroom.json"
+    rc = cb.main(["--students", "2", "--backends", "sqlite", "--actions", "3", "--pace", "0.2",
+                  "--out", str(out)])
+    assert rc == 0
+    res = json.loads(out.read_text())
+    for key in ("date", "git_commit", "machine", "command", "students", "results"):
+        assert key in res
+    (r,) = res["results"]
+    assert "error" not in r, r
+    for key in ("next_item_ms", "suggestion_ready_share", "students", "leader_rss_mb",
+                "non_leader_rss_mb", "torch_in_non_leaders", "max_fits_at_once",
+                "lost_labels", "duplicate_assignments", "items_labeled_by_several",
+                "survivors", "photos_labeled"):
+        assert key in r, key
+    assert r["lost_labels"] == 0 and r["duplicate_assignments"] == 0, r
+    assert r["items_labeled_by_several"] == 0 and r["survivors"] == [], r
+    assert r["max_fits_at_once"] <= 1
+    assert [s["name"] for s in r["students"]] == ["ana", "ben"]
+    assert all(s["saved"] == s["photos"] == 3 for s in r["students"]), r["students"]
+    assert r["next_item_ms"]["n"] == 6 and not r["student_errors"], r
+    assert out.with_suffix(".md").read_text().startswith("# Classroom benchmark")
