@@ -41,6 +41,29 @@ QUEUE_BOARD = "queue"
 ASSISTANT_BOARD = "assistant"
 
 
+def _live_leases(store: Any, task: str, recent: float = 120.0) -> list[tuple[str, str]]:
+    """(item, annotator) of every lease of a task held now or done in the last ``recent``
+    seconds: who works where."""
+    import sqlalchemy as sa
+
+    from nblabel.store.assign import _run, leases_table
+
+    c = leases_table.c
+    now = time.time()
+
+    def read(conn: sa.Connection) -> list[tuple[str, str]]:
+        if not getattr(store, "_nblabel_leases_exist", False):
+            if not sa.inspect(conn).has_table(leases_table.name):
+                return []
+            store._nblabel_leases_exist = True
+        rows = conn.execute(sa.select(c.item, c.annotator).where(
+            c.task == task, sa.or_(sa.and_(c.done.is_(False), c.expires > now),
+                                   sa.and_(c.done.is_(True), c.ts > now - recent)))).all()
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    return _run(store, "read leases", read)
+
+
 def _box_assistant() -> Any:
     from nblabel.assist.boxes import BoxAssistant
 
@@ -91,7 +114,9 @@ class SharedAssistant:
         self._holder: str | None = None
         self._queue_version = 0
         self._queue_positions = np.zeros(0, dtype=np.int64)
-        self._queue_group: Any = None
+        self._queue_sig: Any = None
+        self._groups: np.ndarray | None = None
+        self._working: set[str] = set()  # the others working on the task now
         self._published_order: bytes = b""
         self._published_at = 0.0
         self._renewed_at = 0.0
@@ -201,26 +226,70 @@ class SharedAssistant:
 
     # -- follower: reading -----------------------------------------------------------------
     def _follow_queue(self) -> None:
+        """The leader's queue order, with this annotator's group first -- unless another
+        annotator (first by name) works in it too -- and then the groups nobody works in
+        (nobody held a lease there in the last two minutes):
+        a class spreads over the groups, so the tracker carries each one's labels ahead of
+        whoever labels it."""
         s = self.session
         got = board.read(s.store, s.task, QUEUE_BOARD, newer_than=self._queue_version)
-        group = self._current_group()
-        if got is None and group == self._queue_group:
-            return
         if got is not None:
             self._queue_version, value = got
             keys = value.get("keys", []) if isinstance(value, dict) else []
             positions = s.items.positions_of(keys)
             self._queue_positions = positions[positions >= 0]
-        positions = self._queue_positions
+        column = self._group_values()
+        group = self._current_group()
+        others = self._others_groups(column) if column is not None else {}
+        signature = (self._queue_version, group, tuple(sorted(others.items(), key=repr)),
+                     tuple(sorted(self._working)))
+        if signature == self._queue_sig:
+            return
+        self._queue_sig = signature
         n = len(s.items)
         priority = np.zeros(n)  # the published items first, in their order; the rest after
+        positions = self._queue_positions
         priority[positions] = np.arange(len(positions), 0, -1, dtype=float)
-        self._queue_group = group
-        if group is not None:  # this annotator's group first: its tracked images are ready
-            column = s.items.frame[s.group_column].to_numpy()
-            priority[column == group] += n + 1
+        if column is not None:
+            me = s.annotator
+            if group is not None and not (group in others and others[group] < me):
+                priority[column == group] += 3 * (n + 1)
+            free = ~np.isin(column, list(others)) if others else np.ones(n, dtype=bool)
+            # the k-th of the class (by name) takes the k-th free group: two who leave a
+            # crowded group at once do not crowd the same next one
+            class_ = sorted({*self._working, me})
+            ranked = np.argsort(-priority, kind="stable")
+            free_groups = list(dict.fromkeys(column[ranked[free[ranked]]].tolist()))
+            if free_groups:
+                mine = free_groups[class_.index(me) % len(free_groups)]
+                priority[column == mine] += n + 1
+            priority[free] += n + 1
         with s._lock:
             s.queue.reorder(priority)
+
+    def _group_values(self) -> np.ndarray | None:
+        s = self.session
+        column = getattr(s, "group_column", None)
+        if column is None:
+            return None
+        if self._groups is None or len(self._groups) != len(s.items):
+            self._groups = s.items.frame[column].to_numpy()
+        return self._groups
+
+    def _others_groups(self, column: np.ndarray) -> dict[Any, str]:
+        """group -> the first (by name) other annotator working in it (holding a lease,
+        or done with one in the last two minutes)."""
+        s = self.session
+        held = _live_leases(s.store, s.task)
+        out: dict[Any, str] = {}
+        keys = [k for k, who in held if who != s.annotator]
+        whos = [who for _k, who in held if who != s.annotator]
+        self._working = set(whos)
+        for pos, who in zip(s.items.positions_of(keys), whos):
+            if pos >= 0:
+                g = column[pos]
+                out[g] = min(out.get(g, who), who)
+        return out
 
     def _current_group(self) -> Any:
         s = self.session

@@ -79,8 +79,13 @@ def test_the_leaders_suggestions_reach_a_follower_and_the_lease_hands_over(food,
     try:
         assert a.is_leader and not b.is_leader and len(made) == 1  # no second assistant
         assert "shared with the class" in a.status
+        start = b_s.current.key
+        assert start != a_s.current.key  # leases: never the same photo
+        b_s.set_boxes(truth[start])
+        time.sleep(0.5)  # looks at the store: ann works in this group, bob leaves it
+        b_s.next()
         first = b_s.current.key
-        assert first != a_s.current.key  # leases: never the same photo
+        assert images.at[first, "group"] != images.at[start, "group"]
         b_s.set_boxes(truth[first])  # bob labels; ann's kernel tracks it for bob
         b_s.next()
         nxt = b_s.current.key
@@ -232,3 +237,26 @@ def test_a_team_labeler_that_follows_loads_no_tracker_or_model(tmp_path):
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert info == {"kind": "SharedAssistant", "leader": False, "heavy": []}
     other.close()
+
+
+def test_a_class_spreads_over_the_groups(food, tmp_path):
+    images, truth = food
+    store = str(tmp_path / "class.sqlite")
+    sessions = [team_session(images, store, n) for n in ("ann", "bob", "cat")]
+    shared = [SharedAssistant(tracker_only, poll_seconds=0.1).attach(s) for s in sessions]
+    try:
+        first = {images.at[s.current.key, "group"] for s in sessions}
+        assert len(first) == 1  # everyone starts at the head of the queue: one group
+        for s in sessions:
+            s.set_boxes(truth[s.current.key])
+        time.sleep(1.0)  # a few looks at the store: who works where
+        for s in sessions:
+            s.next()
+        groups = [images.at[s.current.key, "group"] for s in sessions]
+        assert groups[0] in first  # ann (first by name) keeps the group ...
+        assert len(set(groups)) == 3, groups  # ... the others each take a free one
+    finally:
+        for a in shared:
+            a.close()
+        for s in sessions:
+            s.close()
