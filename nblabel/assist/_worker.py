@@ -81,10 +81,8 @@ class Lane:
         on_done: Callable[[str, Any], None] | None = None,
         on_finish: Callable[[], None] | None = None,
         keep_history: int = 1000,
-        nice: int = 0,
     ) -> None:
         self.name = name
-        self.nice = int(nice)  # CPU priority of the lane's thread (Linux nice increment)
         self.on_error = on_error
         self.on_done = on_done
         self.on_finish = on_finish
@@ -194,8 +192,6 @@ class Lane:
 
     # -- the worker thread -----------------------------------------------------------------
     def _loop(self) -> None:
-        if self.nice:
-            lower_priority(self.nice)
         while True:
             with self._cond:
                 while not self._queue and not self._closed:
@@ -240,17 +236,3 @@ class Lane:
 
     def __repr__(self) -> str:
         return f"Lane({self.name!r}, status={self.status}, queued={len(self._queue)})"
-
-
-def lower_priority(increment: int) -> None:
-    """Lower the CPU priority of the calling thread (Linux: a thread is a task of its own;
-    threads it starts later, e.g. torch's, inherit it). Elsewhere, or when not allowed,
-    nothing happens."""
-    import os
-
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid)
-                                                 + int(increment)))
-    except (AttributeError, OSError):
-        pass

@@ -80,8 +80,7 @@ class TrackingMixin:
             n = self.processes or min(2, len(os.sched_getaffinity(0)))
             # spawn: forking a process that runs threads can deadlock the child
             self._owned_executor = ProcessPoolExecutor(
-                n, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_lower_priority, initargs=(self.nice,))
+                n, mp_context=multiprocessing.get_context("spawn"))
         return self._owned_executor
 
     def _segment(self, pos: int, step: int) -> list[int]:
@@ -128,8 +127,3 @@ class TrackingMixin:
         return str(path) if path is not None else items.frame.iat[
             pos, items.frame.columns.get_loc(items.image_column)]
 
-
-def _lower_priority(increment: int) -> None:
-    """Initializer of the tracker's worker processes (see ``BoxAssistant(nice=...)``)."""
-    if increment:
-        os.nice(int(increment))

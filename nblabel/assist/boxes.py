@@ -119,10 +119,6 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
         elsewhere, a size the class's labels never had; :mod:`nblabel.suggest.doubt`). A
         *suspected miss* has its score halved per sign, so the queue serves it early, and
         :meth:`note` says why. Costs a second prediction pass (at 0.75 of the size).
-    nice : int
-        The assistant's threads and tracker processes run this much lower in CPU priority
-        (Linux ``nice``; 0: as the kernel), so the annotator's kernel -- and in a class,
-        everyone's -- stays responsive while it tracks and trains.
     cache_images : int
         Decoded work-size images kept in memory for training and prediction. A prediction
         pass over more unlabeled images than this streams them instead through the
@@ -154,7 +150,6 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
         refine: bool = True,
         refine_band: float = 0.1,
         check_misses: bool = True,
-        nice: int = 10,
         cache_images: int = 4096,
     ) -> None:
         self.model = model
@@ -178,7 +173,6 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
         self.refine = refine
         self.refine_band = refine_band
         self.check_misses = check_misses
-        self.nice = nice
         self.cache_images = cache_images
         self.session: Any = None
         self._listeners: list[Listener] = []
@@ -223,9 +217,9 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
             p for p in range(len(session.items))
             if session.is_labeled(session.items.keys[p]) and session.value(session.items.keys[p])
         }
-        self._track_lane = Lane("tracker", on_error=self._failed, nice=self.nice,
+        self._track_lane = Lane("tracker", on_error=self._failed,
                                 on_finish=lambda: self._emit("status"))
-        self._model_lane = Lane("model", on_error=self._failed, nice=self.nice,
+        self._model_lane = Lane("model", on_error=self._failed,
                                 on_finish=lambda: self._emit("status"))
         session.on_change(self._on_change)
         self._reorder_queue()
