@@ -379,7 +379,13 @@ class BoxLabeler(AssistantMixin, LabelerBox):
         moves = {"next": s.next, "submit": self._submit, "previous": s.previous,
                  "skip": s.skip, "undo": s.undo, "redo": s.redo}
         if action in moves:
+            before = s.current
             moves[action]()
+            if action in ("next", "submit", "skip") and s.current == before:
+                p = s.progress  # nothing to go to: say so instead of staying silent
+                self.controls.show_message(
+                    f"all {p.total} images are labeled" if p.done == p.total else
+                    "no other image is open now: the rest are labeled, or held by others")
         elif action == "accept":
             chosen = self._selected("suggestion")
             n_before = len(s.value())

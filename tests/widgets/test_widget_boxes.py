@@ -556,3 +556,20 @@ def test_running_the_labeler_cell_again_closes_the_earlier_labeler(frame, tmp_pa
         assert len(second.session.value("a0")) == 1  # resumed: nothing lost
     finally:
         second.close()
+
+
+def test_next_with_nothing_left_says_so(tmp_path):
+    from nblabel.store.assign import Assignment
+
+    frame = image_frame(tmp_path, n=2, size=(100, 80))
+    store = str(tmp_path / "team.sqlite")
+    a = BoxLabeler(frame, image="path", classes=CLASSES, store=store, annotator="a",
+                   assignment=Assignment(), assist=False)
+    try:
+        draw(a, (10, 10, 50, 50))
+        key(a, "next")
+        draw(a, (10, 10, 50, 50))
+        key(a, "next")  # both labeled: nowhere to go
+        assert "all 2 images are labeled" in a.controls.messages.value
+    finally:
+        a.close()
