@@ -37,7 +37,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -47,6 +47,7 @@ from nblabel.assist._worker import Lane
 from nblabel.assist.box_posting import PostingMixin
 from nblabel.assist.box_tracking import TrackingMixin, track_chain
 from nblabel.assist.box_training import TrainingMixin
+from nblabel.assist.listeners import Listener, Listeners
 from nblabel.assist.ordering import group_order, priorities, spread_order
 from nblabel.data.images import LoadedImage
 from nblabel.errors import InputError
@@ -60,11 +61,10 @@ from nblabel.suggest.tracker import TRACKERS
 __all__ = ["BoxAssistant", "track_chain"]
 
 log = logging.getLogger("nblabel")
-Listener = Callable[[str, dict[str, Any]], None]
 
 
 # --------------------------------------------------------------------------- assistant
-class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
+class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
     """Tracker propagation, background retraining and queue order for a box session.
 
     Parameters
@@ -278,24 +278,6 @@ class BoxAssistant(TrackingMixin, TrainingMixin, PostingMixin):
         return values
 
     # ------------------------------------------------------------------ listeners
-    def on_update(self, callback: Listener, *, remove: bool = False) -> None:
-        """``callback(event, info)`` after each change of state: event ``"status"``
-        (``info["status"]``: the status line) or ``"error"`` (``info["error"]``).
-        Called from background threads."""
-        if remove:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(callback)
-        else:
-            self._listeners.append(callback)
-
-    def _emit(self, event: str, **info: Any) -> None:
-        info.setdefault("status", self.status)
-        for cb in list(self._listeners):
-            try:
-                cb(event, info)
-            except Exception:
-                log.exception("nblabel assistant listener failed")
-
     def _failed(self, job: str, exc: BaseException) -> None:
         msg = f"assistant: {job} failed: {type(exc).__name__}: {exc}"
         self.errors.append(msg)

@@ -28,13 +28,13 @@ from typing import Any
 
 import numpy as np
 
+from nblabel.assist.listeners import Listener, Listeners
 from nblabel.store import board
 from nblabel.store.leader import LeaderLease, default_holder
 
 __all__ = ["ASSISTANT_BOARD", "QUEUE_BOARD", "SharedAssistant"]
 
 log = logging.getLogger("nblabel")
-Listener = Callable[[str, dict[str, Any]], None]
 
 #: board names: the queue order (item keys, most wanted first) and the leader's state
 QUEUE_BOARD = "queue"
@@ -70,7 +70,7 @@ def _box_assistant() -> Any:
     return BoxAssistant()
 
 
-class SharedAssistant:
+class SharedAssistant(Listeners):
     """Run one assistant per task for everyone labeling it (team mode).
 
     Parameters
@@ -355,26 +355,10 @@ class SharedAssistant:
         """Wait until the assistant is idle (a follower is always idle)."""
         return True if self.assistant is None else bool(self.assistant.wait(timeout))
 
-    def on_update(self, callback: Listener, *, remove: bool = False) -> None:
-        """``callback(event, info)`` as for :meth:`BoxAssistant.on_update`."""
-        if remove:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(callback)
-        else:
-            self._listeners.append(callback)
-
     def _relay(self, event: str, info: dict[str, Any]) -> None:
         if event == "error":
             self.errors.append(str(info.get("error", "")))
         self._emit(event, **{k: v for k, v in info.items() if k != "status"})
-
-    def _emit(self, event: str, **info: Any) -> None:
-        info.setdefault("status", self.status)
-        for cb in list(self._listeners):
-            try:
-                cb(event, info)
-            except Exception:
-                log.exception("nblabel assistant listener failed")
 
     def _failed(self, job: str, exc: BaseException) -> None:
         msg = f"assistant: {job} failed: {type(exc).__name__}: {exc}"

@@ -10,20 +10,11 @@ import pytest
 from sklearn.linear_model import Ridge
 
 from nblabel.assist import BoxAssistant
-from nblabel.data.datasets import food_sample
 from nblabel.session import BoxSession
 from nblabel.shapes import Box
 from nblabel.suggest.model import SklearnBoxModel
 
 CLASSES = ["apple", "banana", "bread", "egg", "coin"]
-
-
-@pytest.fixture
-def food():
-    images, truth = food_sample()
-    boxes = {k: tuple(Box(r.label, r.x0, r.y0, r.x1, r.y1) for r in g.itertuples())
-             for k, g in truth.groupby("id")}
-    return images, boxes
 
 
 def _alive() -> list[str]:

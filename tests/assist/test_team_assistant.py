@@ -23,23 +23,13 @@ import pytest
 from nblabel.assist import BoxAssistant
 from nblabel.assist.team import ASSISTANT_BOARD, QUEUE_BOARD, SharedAssistant
 from nblabel.bench._browser import wait_for
-from nblabel.data.datasets import food_sample
 from nblabel.session import BoxSession
-from nblabel.shapes import Box
 from nblabel.store import board
 from nblabel.store.assign import Assignment, leases
 from nblabel.store.leader import LeaderLease
 
 CLASSES = ["apple", "banana", "bread", "egg", "coin"]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def food():
-    images, truth = food_sample()
-    boxes = {k: tuple(Box(r.label, r.x0, r.y0, r.x1, r.y1) for r in g.itertuples())
-             for k, g in truth.groupby("id")}
-    return images, boxes
 
 
 def tracker_only() -> BoxAssistant:
