@@ -2,7 +2,7 @@
 
 Usage::
 
-    nblabel assist labels.sqlite --sample food                       # the app's sample data
+    nblabel assist labels.sqlite --sample food [--task boxes]        # the app's sample data
     nblabel assist postgresql://host/db --table photos.csv --image path --group group \\
         --classes apple,banana,egg,coin [--item-class food]
 
@@ -45,7 +45,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--group", default="group", help="column of image groups (default: group)")
     p.add_argument("--classes", default=None, help="comma-separated box classes")
     p.add_argument("--item-class", default=None, help="column of image-level classes")
-    p.add_argument("--column", default=None, help="label column = task (default: boxes)")
+    p.add_argument("--task", "--column", dest="column", default=None,
+                   help="the task: the label column the annotators' sessions use (default: "
+                   "boxes)")
     p.add_argument("--lease", type=float, default=15.0, help="leader lease seconds")
     p.add_argument("--poll", type=float, default=0.5, help="seconds between looks")
     p.add_argument("--seconds", type=float, default=None,
