@@ -31,6 +31,7 @@ import numpy as np
 from nblabel.assist.listeners import Listener, Listeners
 from nblabel.store import board
 from nblabel.store.leader import LeaderLease, default_holder
+from nblabel.store.progress import working_leases
 
 __all__ = ["ASSISTANT_BOARD", "QUEUE_BOARD", "SharedAssistant"]
 
@@ -39,29 +40,6 @@ log = logging.getLogger("nblabel")
 #: board names: the queue order (item keys, most wanted first) and the leader's state
 QUEUE_BOARD = "queue"
 ASSISTANT_BOARD = "assistant"
-
-
-def _live_leases(store: Any, task: str, recent: float = 120.0) -> list[tuple[str, str]]:
-    """(item, annotator) of every lease of a task held now or done in the last ``recent``
-    seconds: who works where."""
-    import sqlalchemy as sa
-
-    from nblabel.store.assign import _run, leases_table
-
-    c = leases_table.c
-    now = time.time()
-
-    def read(conn: sa.Connection) -> list[tuple[str, str]]:
-        if not getattr(store, "_nblabel_leases_exist", False):
-            if not sa.inspect(conn).has_table(leases_table.name):
-                return []
-            store._nblabel_leases_exist = True
-        rows = conn.execute(sa.select(c.item, c.annotator).where(
-            c.task == task, sa.or_(sa.and_(c.done.is_(False), c.expires > now),
-                                   sa.and_(c.done.is_(True), c.ts > now - recent)))).all()
-        return [(str(r[0]), str(r[1])) for r in rows]
-
-    return _run(store, "read leases", read)
 
 
 def _box_assistant() -> Any:
@@ -280,7 +258,7 @@ class SharedAssistant(Listeners):
         """group -> the first (by name) other annotator working in it (holding a lease,
         or done with one in the last two minutes)."""
         s = self.session
-        held = _live_leases(s.store, s.task)
+        held = working_leases(s.store, s.task, done_within=120.0)
         out: dict[Any, str] = {}
         keys = [k for k, who in held if who != s.annotator]
         whos = [who for _k, who in held if who != s.annotator]

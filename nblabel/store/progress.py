@@ -30,7 +30,7 @@ from nblabel.store.assign import _run, leases_table
 from nblabel.store.log import LabelLog
 from nblabel.store.sqlite import Store
 
-__all__ = ["COLUMNS", "ProgressTracker", "team_progress"]
+__all__ = ["COLUMNS", "ProgressTracker", "team_progress", "working_leases"]
 
 #: Columns of the progress table (indexed by ``annotator``).
 COLUMNS = ["labels", "last_action", "active", "holding"]
@@ -74,7 +74,6 @@ class ProgressTracker:
         self._owner: dict[str, str] = {}  # labeled item -> annotator of its current label
         self._counts: Counter[str] = Counter()
         self._last_action: dict[str, float] = {}
-        self._has_leases = False
         self._mutex = threading.Lock()
 
     # -- reading ------------------------------------------------------------------------------
@@ -86,23 +85,8 @@ class ProgressTracker:
             return _run(self.store, "read events", read)
 
     def _read_holding(self, now: float) -> dict[str, list[str]]:
-        c = leases_table.c
-
-        def read(conn: sa.Connection) -> list[Any]:
-            if not self._has_leases:
-                if not sa.inspect(conn).has_table(leases_table.name):
-                    return []
-                self._has_leases = True
-            return conn.execute(
-                sa.select(c.annotator, c.item)
-                .where(c.task == self.task, c.done.is_(False), c.expires > now)
-                .order_by(c.annotator, c.ts)
-            ).all()
-
-        with self.store._lock:
-            rows = _run(self.store, "read leases", read)
         held: dict[str, list[str]] = {}
-        for annotator, item in rows:
+        for item, annotator in working_leases(self.store, self.task, now=now):
             held.setdefault(annotator, []).append(item)
         return held
 
@@ -217,3 +201,27 @@ def team_progress(store: Store | str, task: str, *, active_seconds: float = 300.
                                n_items=n_items).table()
     finally:
         st.close()
+
+
+def working_leases(store: Store, task: str, *, done_within: float = 0.0,
+                   now: float | None = None) -> list[tuple[str, str]]:
+    """``(item, annotator)`` of every lease of ``task`` held now -- and, with
+    ``done_within``, closed (labeled) in that many seconds before ``now``: who works where.
+    By annotator, oldest first; empty when nobody ever leased an item."""
+    c = leases_table.c
+    now = time.time() if now is None else now
+    live = sa.and_(c.done.is_(False), c.expires > now)
+    if done_within > 0:
+        live = sa.or_(live, sa.and_(c.done.is_(True), c.ts > now - done_within))
+
+    def read(conn: sa.Connection) -> list[tuple[str, str]]:
+        if not getattr(store, "_nblabel_leases_exist", False):
+            if not sa.inspect(conn).has_table(leases_table.name):
+                return []
+            store._nblabel_leases_exist = True  # type: ignore[attr-defined]
+        rows = conn.execute(sa.select(c.item, c.annotator)
+                            .where(c.task == task, live).order_by(c.annotator, c.ts)).all()
+        return [(str(r[0]), str(r[1])) for r in rows]
+
+    with store._lock:
+        return _run(store, "read leases", read)
