@@ -3,9 +3,8 @@ annotators' labels, the suggestions of an assistant running in another kernel).
 
 A session applies its own actions as it stores them; :meth:`Follower.pull` applies the rest.
 Event ids grow with each insert, but on PostgreSQL an insert may commit after a later one
-(each annotator writes in its own transaction), so a pull there re-reads the last
-:data:`PULL_MARGIN` ids and skips those it has applied already (SQLite commits writers one
-at a time, in id order).
+(each annotator writes in its own transaction), so a pull re-reads the last
+:data:`PULL_MARGIN` ids and skips those it has applied already.
 """
 
 from __future__ import annotations
@@ -65,9 +64,7 @@ class Follower:
         with self._lock:
             recent = self._pull_recent if self._pull_recent is not None else deque()
             seen = set(recent)
-            # SQLite serialises writers, so ids commit in order: no margin to read again
-            margin = 0 if getattr(self.store, "is_sqlite", False) else PULL_MARGIN
-            after = max(0, self._pull_high - margin)
+            after = max(0, self._pull_high - PULL_MARGIN)
             fresh = [ev for ev in self.store.events(self.task, after=after) if ev.id not in seen]
             for ev in fresh:
                 self._saw(ev.id)
