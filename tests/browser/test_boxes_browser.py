@@ -151,13 +151,19 @@ def test_notebook7(lab_server, page, notebook_dir, tmp_path, write_notebook, ope
     open_lab(page, lab_server, "boxes_nb7.ipynb", ui="notebooks")
     canvas = page.locator(".nbl-canvas")
     canvas.wait_for()
+    # as a person would: draw once the photo and its suggestion are on screen
+    status = page.locator(".nbl-status")
+    expect(status).to_contain_text("1 suggestion")
     drag(page, canvas, DRAWN[:2], DRAWN[2:])
+    expect(status).to_contain_text("1 box")
     page.keyboard.press("Enter")
+    expect(status).to_contain_text("2 boxes")
     page.keyboard.press("n")
     expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_2")
     got = wait_for(lambda: (lambda v: v if len(v) == 2 else None)(kernel_json(
         page, "[b.label for b in app.session.value(first)]")))
-    assert got == ["apple", "coin"]
+    assert got == ["apple", "coin"], kernel_json(
+        page, "[b.to_dict() for b in app.session.value(first)]")
     # Notebook 7's own start-up errors with this server config (not from the widget)
     known = ("reading 'schema'", "'filebrowser:open-path' not registered")
     assert not [e for e in page.page_errors if not any(k in e for k in known)], page.page_errors
