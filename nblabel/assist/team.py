@@ -140,6 +140,7 @@ class SharedAssistant(Listeners):
                 if not self.lease.renew():  # we were too slow: another kernel leads
                     self._demote()
                     return
+                self._look_at_the_class()
             s.pull()  # other annotators' labels: the assistant learns from them
             self._publish(now)
             return
@@ -168,7 +169,17 @@ class SharedAssistant(Listeners):
         log.info("nblabel: this kernel (%s) now runs the assistant of task %r",
                  self.lease.holder_name, self.session.task)
         self._publish(time.monotonic(), force=True)
+        self._look_at_the_class()
         self._emit("status")
+
+    def _look_at_the_class(self) -> None:
+        """Who else works on the task now (for the leader's status line)."""
+        s = self.session
+        held = working_leases(s.store, s.task, done_within=120.0)
+        working = {who for _k, who in held if who != s.annotator}
+        if working != self._working:
+            self._working = working
+            self._emit("status")
 
     def _demote(self) -> None:
         assistant, self.assistant = self.assistant, None
@@ -303,7 +314,11 @@ class SharedAssistant(Listeners):
         if self._stop.is_set():
             return "stopped"
         if self.assistant is not None:
-            return f"{self.assistant.status} · shared with the class"
+            others = len(self._working)
+            if not others:  # alone on the task (so far)
+                return str(self.assistant.status)
+            return (f"{self.assistant.status} · shared with "
+                    f"{others} other{'s' if others > 1 else ''}")
         return self._leader_status or "following the class's assistant"
 
     def note(self, key: Any) -> str:

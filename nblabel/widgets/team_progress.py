@@ -3,12 +3,14 @@
 Put it under a labeler in a team app (``VBox([labeler, TeamProgress(labeler.session)])``):
 a progress bar of the items labeled by everyone, and a table of annotators -- items labeled,
 the item each holds now, when they last acted. A daemon thread re-reads the store every
-``every`` seconds (only the new events: :class:`~nblabel.store.progress.ProgressTracker`);
+``every`` seconds (only the new events: :class:`~nblabel.store.progress.ProgressTracker`),
+and within half a second of this annotator's own label or move;
 :meth:`TeamProgress.close` stops it. Annotator names are user input: every one is escaped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 import threading
@@ -76,12 +78,12 @@ class TeamProgress(w.VBox):
     def __init__(self, session_or_store: Any, task: str | None = None, *, every: float = 5.0,
                  active_seconds: float = 300.0, n_items: int | None = None) -> None:
         if isinstance(session_or_store, Store):
-            store, me = session_or_store, None
+            store, me, session = session_or_store, None, None
             if task is None:
                 raise InputError("TeamProgress(store) needs task=")
         else:
-            store = session_or_store.store
-            me = session_or_store.annotator
+            session = session_or_store
+            store, me = session.store, session.annotator
             task = task or session_or_store.task
             n_items = n_items if n_items is not None else len(session_or_store.items)
         self.me = me
@@ -97,16 +99,28 @@ class TeamProgress(w.VBox):
         self.add_class("nblabel-team")
         self.last: pd.DataFrame | None = None
         self._stop = threading.Event()
+        self._poke = threading.Event()  # this annotator acted: refresh soon
         self._thread: threading.Thread | None = None
+        self._session = session
         self.refresh()
         if self.every > 0:
+            if session is not None:
+                session.on_change(self._on_change)
             self._thread = threading.Thread(target=self._loop, daemon=True,
                                             name="nblabel-team-progress")
             self._thread.start()
 
     # -- refreshing ---------------------------------------------------------------------------
+    def _on_change(self, what: str, key: str) -> None:
+        if what in ("value", "position"):
+            self._poke.set()  # (never reads the store in the annotator's action)
+
     def _loop(self) -> None:
-        while not self._stop.wait(self.every):
+        while not self._stop.is_set():
+            self._poke.wait(self.every)
+            if self._stop.wait(0.5 if self._poke.is_set() else 0):  # gathers a burst
+                return
+            self._poke.clear()
             self.refresh()
 
     def refresh(self) -> pd.DataFrame | None:
@@ -171,6 +185,10 @@ class TeamProgress(w.VBox):
         if stop is None:
             return
         stop.set()
+        self._poke.set()
+        if self._session is not None:
+            with contextlib.suppress(ValueError):  # (not registered: every=0)
+                self._session.on_change(self._on_change, remove=True)
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=max(10.0, 2 * self.every))

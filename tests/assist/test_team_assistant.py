@@ -68,7 +68,8 @@ def test_the_leaders_suggestions_reach_a_follower_and_the_lease_hands_over(food,
     b = SharedAssistant(factory, poll_seconds=0.1, lease_seconds=3).attach(b_s)
     try:
         assert a.is_leader and not b.is_leader and len(made) == 1  # no second assistant
-        assert "shared with the class" in a.status
+        # the leader's status says whom it serves (nobody else, before bob came)
+        assert wait_for(lambda: "shared with 1 other" in a.status, timeout=5), a.status
         start = b_s.current.key
         assert start != a_s.current.key  # leases: never the same photo
         b_s.set_boxes(truth[start])
@@ -250,3 +251,21 @@ def test_a_class_spreads_over_the_groups(food, tmp_path):
             a.close()
         for s in sessions:
             s.close()
+
+
+def test_the_leaders_status_names_no_class_when_alone(food, tmp_path):
+    images, _ = food
+    store = str(tmp_path / "alone.sqlite")
+    s = team_session(images, store, "ann")
+    a = SharedAssistant(tracker_only, poll_seconds=0.1, lease_seconds=3).attach(s)
+    try:
+        assert a.is_leader
+        assert "shared" not in a.status and "class" not in a.status, a.status
+        b_s = team_session(images, store, "bob")  # bob opens the task: he holds a photo
+        try:
+            assert wait_for(lambda: "shared with 1 other" in a.status, timeout=5), a.status
+        finally:
+            b_s.close()
+    finally:
+        a.close()
+        s.close()

@@ -130,6 +130,14 @@ def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
         expect(page.locator(".nbl-status")).to_contain_text("1 suggestion", timeout=90_000)
         expect(page.locator(".nblabel-assist-status")).to_contain_text("model after 40 labels")
         screenshot(page, "app-voila-tracker-suggestion")
+        # below the labeler: who labels and how far the class has come (the whole page)
+        team = page.locator(".nblabel-team")
+        expect(team).to_contain_text(ANNOTATOR, timeout=20_000)
+        team.scroll_into_view_if_needed()
+        expect(team).to_be_in_viewport()
+        expect(team).to_contain_text("1 of 60 labeled")  # the label just made, not at the
+        expect(team.locator("tr.me")).to_contain_text("apple002S_2")  # next 5 s refresh
+        screenshot(page, "app-voila-page", full_page=True)
         assert not page.page_errors, page.page_errors
     app_log = (tmp_path / "app.log").read_text()
     assert "Voila" in app_log or "voila" in app_log, app_log[-2000:]

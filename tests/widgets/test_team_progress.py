@@ -86,3 +86,21 @@ def test_many_open_and_closed_leave_no_thread(tmp_path):
         v.close()
     assert not threads()
     st.close()
+
+
+def test_own_labels_show_at_once_not_at_the_next_period(tmp_path):
+    url = str(tmp_path / "s.sqlite")
+    me = ClassSession(frame(), text="text", classes=["a", "b"], store=url, annotator="ann",
+                      assignment=Assignment())
+    view = TeamProgress(me, every=60.0)  # the period alone would take a minute
+    try:
+        assert (view.bar.value, "0 of 4 labeled" in view.summary.value) == (0, True)
+        first = me.current.key
+        me.set_label("a")
+        me.next()
+        assert wait_for(lambda: view.bar.value == 1, timeout=5.0), view.summary.value
+        assert me.current.key in view.table.value and first not in view.table.value
+    finally:
+        view.close()
+        me.close()
+    assert not view.running and not threads()
