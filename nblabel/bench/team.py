@@ -1,12 +1,17 @@
 """``nblabel bench team``: N annotator processes x M actions on one store, then checks.
 
     nblabel bench team [--procs 8] [--actions 2000] [--backends sqlite,postgresql]
-                       [--pg-url URL] [--overlap 0.1] [--out benchmarks/results/team-DATE.json]
+                       [--pace 0] [--pg-url URL] [--overlap 0.1]
+                       [--out benchmarks/results/team-DATE.json]
 
 Each annotator is a separate Python process with a :class:`~nblabel.session.ClassSession`
 in team mode (:class:`~nblabel.store.assign.Assignment`). One *action* is: label the current item
 (5 % of the time followed by an undo and a different label), then ``next()`` (lease the next
-item). Workers start together (a barrier file) and time themselves; the report gives
+item). By default annotators act back to back (a stress test: every process always
+wants the CPU and the store); ``--pace S`` makes each one think for a random 0.5-1.5 x S
+seconds before each action, as people do (a class labeling a photo every few seconds), and
+the think time is not counted in the latency. Workers start together (a barrier file) and
+time themselves; the report gives
 actions/s and events/s over the labeling time of the slowest worker (``wall_seconds`` adds
 process exit and reporting), the latency of one action
 as each annotator sees it (p50/p95/max, ms), and the checks:
@@ -82,6 +87,8 @@ def worker(args: argparse.Namespace) -> int:
     done = 0
     latencies: list[float] = []
     while args.actions == 0 or done < args.actions:
+        if args.pace:  # the person looks at the item (not counted in the latency)
+            time.sleep(args.pace * rng.uniform(0.5, 1.5))
         t_action = time.perf_counter()
         item = session.current
         if item is None or (served and item.key == served[-1] and session.is_labeled()):
@@ -92,10 +99,8 @@ def worker(args: argparse.Namespace) -> int:
             session.undo()
             session.set_label(CLASSES[int(rng.integers(len(CLASSES)))], item.key)
         done += 1
-        if args.delay:
-            time.sleep(args.delay)
         session.next()
-        latencies.append(time.perf_counter() - t_action - args.delay)
+        latencies.append(time.perf_counter() - t_action)
     elapsed = time.perf_counter() - t0
     final = {}
     for key in dict.fromkeys(served):
@@ -112,11 +117,11 @@ def worker(args: argparse.Namespace) -> int:
 
 def _worker_cmd(url: str, annotator: str, *, actions: int, items: int, report: str | None,
                 go: str | None = None, lease: float = 60.0, overlap: float = 0.1,
-                undo: float = 0.05, delay: float = 0.0) -> list[str]:
+                undo: float = 0.05, pace: float = 0.0) -> list[str]:
     cmd = [sys.executable, "-m", "nblabel.bench.team", "--worker", "--url", url,
            "--annotator", annotator, "--actions", str(actions), "--items", str(items),
            "--lease", str(lease), "--overlap", str(overlap), "--undo", str(undo),
-           "--delay", str(delay)]
+           "--pace", str(pace)]
     if report:
         cmd += ["--report", report]
     if go:
@@ -134,8 +139,10 @@ def spawn(url: str, annotator: str, **kwargs: Any) -> subprocess.Popen:
 
 # -- load run and checks --------------------------------------------------------------------
 def run_load(url: str, *, procs: int, actions: int, overlap: float = 0.1,
-             undo: float = 0.05, lease: float = 60.0, timeout: float = 600.0) -> dict[str, Any]:
-    """Run ``procs`` workers x ``actions`` on ``url``; returns figures and check results."""
+             undo: float = 0.05, lease: float = 60.0, timeout: float = 600.0,
+             pace: float = 0.0) -> dict[str, Any]:
+    """Run ``procs`` workers x ``actions`` on ``url`` (``pace``: mean think time before each
+    action, seconds); returns figures and check results."""
     from nblabel.store import open_store
 
     n_items = procs * actions
@@ -147,7 +154,7 @@ def run_load(url: str, *, procs: int, actions: int, overlap: float = 0.1,
             for i in range(procs):
                 report = str(Path(tmp) / f"w{i}.json")
                 p = spawn(url, f"annotator{i}", actions=actions, items=n_items, report=report,
-                          go=str(go), lease=lease, overlap=overlap, undo=undo)
+                          go=str(go), lease=lease, overlap=overlap, undo=undo, pace=pace)
                 workers.append((p, report))
             for p, _ in workers:  # barrier: every worker has opened its session
                 line = p.stdout.readline()
@@ -173,7 +180,8 @@ def run_load(url: str, *, procs: int, actions: int, overlap: float = 0.1,
     busy = max(max(r["seconds"] for r in reports), 1e-9)  # the slowest worker's labeling loop
     lat = np.concatenate([r["latencies"] for r in reports]) * 1e3 if total else np.zeros(1)
     n_events = sum(len(r["event_ids"]) for r in reports)
-    return {"procs": procs, "actions_per_proc": actions, "items": n_items, "overlap": overlap,
+    return {"procs": procs, "actions_per_proc": actions, "pace_seconds": pace,
+            "items": n_items, "overlap": overlap,
             "undo_share": undo, "actions": total, "events": n_events,
             "wall_seconds": round(wall, 3), "slowest_worker_seconds": round(busy, 3),
             "actions_per_s": round(total / busy, 1), "events_per_s": round(n_events / busy, 1),
@@ -246,7 +254,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--items", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--report", help=argparse.SUPPRESS)
     p.add_argument("--go", help=argparse.SUPPRESS)
-    p.add_argument("--delay", type=float, default=0.0, help=argparse.SUPPRESS)
     p.add_argument("--procs", type=int, default=8)
     p.add_argument("--actions", type=int, default=2000, help="actions per annotator process")
     p.add_argument("--backends", default="sqlite,postgresql")
@@ -254,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--overlap", type=float, default=0.1)
     p.add_argument("--undo", type=float, default=0.05)
     p.add_argument("--lease", type=float, default=60.0)
+    p.add_argument("--pace", type=float, default=0.0,
+                   help="mean seconds each annotator thinks before an action (0: back to back)")
     p.add_argument("--out", default=None)
     args = p.parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.worker:
@@ -283,7 +292,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     raise SystemExit(f"unknown backend {backend!r}")
                 print(f"== {backend}: {args.procs} processes x {args.actions} actions", flush=True)
                 res = run_load(url, procs=args.procs, actions=args.actions,
-                               overlap=args.overlap, undo=args.undo, lease=args.lease)
+                               overlap=args.overlap, undo=args.undo, lease=args.lease,
+                               pace=args.pace)
                 print(json.dumps(res | {"worker_seconds": "..."}), flush=True)
                 results[backend] = res
         finally:

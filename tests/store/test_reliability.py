@@ -75,9 +75,18 @@ def test_load_no_lost_events_no_duplicate_assignments(url):
     integrity(url)
 
 
+def test_paced_annotators_think_between_actions_and_it_is_not_counted(url):
+    pace, actions = 1.0, 3
+    res = run_load(url, procs=2, actions=actions, pace=pace)
+    assert res["actions"] == 2 * actions and res["pace_seconds"] == pace
+    assert min(res["worker_seconds"]) >= actions * 0.5 * pace  # each thought >= 0.5 s
+    assert res["action_ms_p50"] < 500, res  # the latency is the action, not the thinking
+    assert res["lost_events"] == res["duplicate_assignments"] == 0
+
+
 def test_kill_annotator_mid_write_lease_returns_events_stay(url):
     open_store(url).close()
-    ids = run_until_killed(url, "dead", 10, lease=1.0, overlap=0.0, delay=0.005)
+    ids = run_until_killed(url, "dead", 10, lease=1.0, overlap=0.0, pace=0.005)
     integrity(url)
     with open_store(url, read_only=True) as st:
         events = list(st.events(TASK))
@@ -107,7 +116,7 @@ def test_kill_annotator_mid_write_lease_returns_events_stay(url):
 
 def test_kill_and_reopen_resumes_exactly(url):
     open_store(url).close()
-    ids = run_until_killed(url, "ann", 8, lease=600.0, overlap=0.0, delay=0.005)
+    ids = run_until_killed(url, "ann", 8, lease=600.0, overlap=0.0, pace=0.005)
     integrity(url)
     with open_store(url, read_only=True) as st:
         events = list(st.events(TASK))
