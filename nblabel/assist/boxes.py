@@ -79,6 +79,12 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         Applied to every fused suggestion (:mod:`nblabel.suggest.rules`).
     explore : float
         Share of groups served at random instead of least certain first.
+    group_chunk : int, optional
+        Once a model exists, serve this many images of each group per round, over all
+        groups (:func:`nblabel.assist.ordering.group_order`), so the next model learns from
+        many groups; ``None``: a group's images one after the other. Before the first
+        model, groups are always served whole (the tracker carries each label to the
+        next image).
     random_state : int
         Seed of exploration and of the default model.
     item_class : str, optional
@@ -133,6 +139,7 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         tracker: str | None = "csrt",
         rules: Sequence[Rule] = DEFAULT_RULES,
         explore: float = 0.2,
+        group_chunk: int | None = None,
         random_state: int = 0,
         item_class: str | None = None,
         first_fit: int = 40,
@@ -156,6 +163,7 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         self.tracker = tracker
         self.rules = rules
         self.explore = explore
+        self.group_chunk = group_chunk
         self.random_state = random_state
         self.item_class = item_class
         self.first_fit = first_fit
@@ -426,7 +434,8 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
             order = group_order(self._groups, labeled=labeled, scores=scores,
                                 first=first, explore=self.explore, random_state=seed,
                                 by_uncertainty=bool(self.model_version),
-                                group_rank=[int(min(rank[g])) for g in self._groups])
+                                group_rank=[int(min(rank[g])) for g in self._groups],
+                                chunk=self.group_chunk if self.model_version else None)
         s.queue.reorder(priorities(len(s.items), order))
 
     def __repr__(self) -> str:

@@ -5,7 +5,9 @@ tracker always has the neighbour just labeled); the group being labeled comes fi
 the least certain groups (lowest suggestion score), with a share ``explore`` of groups
 placed at random so the model also sees typical ones. Inside a group the *keyframe* comes
 first -- a labeled image if there is one, else the image the model is most sure of -- then
-the images after it, then those before it, nearest first.
+the images after it, then those before it, nearest first. With ``chunk`` the groups are
+dealt round by round instead, ``chunk`` images of each group per round in the same group
+order: the labels (and so the next model's training set) spread over many groups early.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def group_order(
     random_state: int = 0,
     by_uncertainty: bool = True,
     group_rank: Sequence[float] | None = None,
+    chunk: int | None = None,
 ) -> list[int]:
     """Item positions in serving order.
 
@@ -66,7 +69,13 @@ def group_order(
         the order of ``group_rank`` when given.
     group_rank : sequence of float, optional
         Per group, its place when not ordered by uncertainty (lower first).
+    chunk : int, optional
+        Serve ``chunk`` images of each group per round, the groups in their order, round
+        after round (``None``: each group whole, one after the other). The group in
+        ``first`` is served whole first.
     """
+    if chunk is not None and chunk < 1:
+        raise ValueError(f"chunk must be >= 1, got {chunk}")
     if not 0.0 <= explore <= 1.0:
         raise ValueError(f"explore must be in [0, 1], got {explore}")
     rng = np.random.default_rng(random_state)
@@ -85,9 +94,17 @@ def group_order(
                 key = float(rng.random())
         keyed.append((key, g))
     keyed.sort(key=lambda t: t[0])
+    seqs = [_inside(groups[g], labeled, {p: scores[p] for p in groups[g] if p in scores})
+            for _, g in keyed]
+    if chunk is None:
+        return [p for seq in seqs for p in seq]
     out: list[int] = []
-    for _, g in keyed:
-        out += _inside(groups[g], labeled, {p: scores[p] for p in groups[g] if p in scores})
+    if keyed and keyed[0][1] == first:  # the group on screen: finished first
+        out += seqs.pop(0)
+    longest = max((len(seq) for seq in seqs), default=0)
+    for start in range(0, longest, chunk):
+        for seq in seqs:
+            out += seq[start:start + chunk]
     return out
 
 

@@ -76,6 +76,18 @@ def test_group_order_current_group_first_then_least_certain_keyframe_first():
     assert 1 not in order
 
 
+def test_group_order_in_chunks_deals_the_groups_round_by_round():
+    groups = [[0, 1, 2], [3, 4, 5], [6, 7]]
+    scores = {0: 0.9, 1: 0.9, 2: 0.9, 3: 0.8, 4: 0.95, 5: 0.2, 6: 0.5, 7: 0.6}
+    order = group_order(groups, labeled=set(), scores=scores, explore=0.0, chunk=1)
+    # the same group order (1, 2, 0) and keyframes as whole groups, one image per round
+    assert order == [4, 7, 0, 5, 6, 1, 3, 2]
+    order = group_order(groups, labeled={1}, scores=scores, first=0, explore=0.0, chunk=2)
+    assert order == [2, 0, 4, 5, 7, 6, 3]  # the group on screen is finished first
+    with pytest.raises(ValueError):
+        group_order(groups, labeled=set(), scores=scores, chunk=0)
+
+
 def test_group_order_cold_start_keeps_the_given_group_rank():
     groups = [[0, 1], [2, 3], [4]]
     order = group_order(groups, labeled=set(), scores={}, by_uncertainty=False,
