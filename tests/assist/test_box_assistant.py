@@ -113,6 +113,30 @@ def test_a_model_trained_in_the_background_suggests_on_untouched_groups(food):
         a.close()
 
 
+def test_group_chunk_deals_the_groups_round_by_round_once_a_model_exists(food):
+    images, truth = food
+    s = BoxSession(images, image="path", classes=CLASSES, group="group")
+    model = SklearnBoxModel(Ridge(alpha=1.0), label="apple", score=0.6)
+    a = BoxAssistant(model=model, tracker=None, first_fit=6, explore=0.0, group_chunk=2,
+                     item_class="food").attach(s)
+    try:
+        for _ in range(6):
+            s.set_boxes([b for b in truth[s.current.key] if b.label != "coin"])
+            s.next()
+        assert a.wait(120) and a.model_version == 6
+        here = images.at[s.current.key, "group"]
+        order = [k for k in (str(images.index[p]) for p in s.queue.order)
+                 if not s.is_labeled(k)]
+        groups = list(images.loc[order, "group"])
+        rest = groups[sum(g == here for g in groups):]  # the group on screen comes first
+        assert here not in rest
+        n = len(set(rest))
+        first_round = rest[: 2 * n]  # two images of every other group before any third
+        assert all(first_round.count(g) == min(2, rest.count(g)) for g in set(rest))
+    finally:
+        a.close()
+
+
 def test_closing_stops_threads_and_worker_processes_while_busy(food):
     images, truth = food
     s = BoxSession(images, image="path", classes=CLASSES, group="group")
