@@ -299,7 +299,7 @@ def _assistant(mode: str, args: argparse.Namespace) -> Any:
         model=None if mode == "tracker" else "default",
         tracker=None if mode == "model" else args.tracker,
         explore=args.explore, random_state=args.seed, item_class="food",
-        group_chunk=getattr(args, "group_chunk", 0) or None,
+        group_chunk=getattr(args, "group_chunk", 2) or None,
         first_fit=args.first_train, retrain_growth=args.retrain_growth,
         retrain_min_new=args.retrain_min_new, max_fit_labels=args.max_train_labels,
         fit_steps=args.steps, retrain_steps=args.retrain_steps, work_side=args.max_side,
@@ -405,7 +405,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--retrain-min-new", type=int, default=60)
     p.add_argument("--max-train-labels", type=int, default=1000)
     p.add_argument("--explore", type=float, default=0.2, help="share of groups picked at random")
-    p.add_argument("--group-chunk", type=int, default=0,
+    p.add_argument("--group-chunk", type=int, default=2,
                    help="once a model exists, images of each group per round (0: whole groups)")
     p.add_argument("--keep-stores", default="",
                    help="copy each run's SQLite store (every event) into this folder")

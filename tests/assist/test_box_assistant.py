@@ -85,7 +85,7 @@ def test_a_model_trained_in_the_background_suggests_on_untouched_groups(food):
     images, truth = food
     s = BoxSession(images, image="path", classes=CLASSES, group="group")
     model = SklearnBoxModel(Ridge(alpha=1.0), label="apple", score=0.6)
-    a = BoxAssistant(model=model, tracker=None, first_fit=6, explore=0.0,
+    a = BoxAssistant(model=model, tracker=None, first_fit=6, explore=0.0, group_chunk=None,
                      item_class="food").attach(s)
     try:
         seen_groups = set()
