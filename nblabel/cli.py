@@ -7,8 +7,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+import signal
 import sys
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main"]
 
@@ -18,6 +21,19 @@ def _benchmarks() -> list[str]:
 
     return sorted(m.name for m in pkgutil.iter_modules(bench.__path__)
                   if m.name not in ("common",) and not m.name.startswith("_"))
+
+
+def _exit_on_sigterm() -> None:
+    """SIGTERM ends a benchmark as Ctrl-C does: its ``finally`` blocks close sessions and
+    assistants, so no worker process is left behind (the default action kills this
+    process alone and orphans its pools)."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.name not in _benchmarks():
             parser.error(f"unknown benchmark {args.name!r}; choose from {_benchmarks()}")
         module = importlib.import_module(f"nblabel.bench.{args.name}")
+        _exit_on_sigterm()
         return int(module.main(rest) or 0)
     if args.command == "app":
         module = importlib.import_module("nblabel.app")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -112,6 +115,37 @@ def test_bench_boxes_end_to_end(shared_data, tmp_path):
     sp = r["speedup"]
     assert sp["cores"] == 2 and sp["tracker_groups"]["groups"] == 2
     assert sp["tracker_groups"]["speedup"] > 0 and sp["model_training"]["speedup"] > 0
+
+
+def test_sigterm_stops_the_bench_and_its_worker_processes(shared_data, tmp_path):
+    import psutil
+
+    root = shared_data / "ecustfd"
+    argv = ["--images", str(root / "JPEGImages"), "--annotations", str(root / "Annotations"),
+            "--classes-from-filename", "--out", str(tmp_path / "r.json"), "--groups", "4",
+            "--modes", "tracker", "--throughput-steps", "0", "--speedup-groups", "0",
+            "--cores", "2"]
+    proc = subprocess.Popen([sys.executable, "-m", "nblabel.cli", "bench", "boxes", *argv],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kids: list = []
+    try:
+        me = psutil.Process(proc.pid)
+        deadline = time.monotonic() + 120
+        while len(me.children(recursive=True)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)  # the tracker's process pool has started
+        kids = me.children(recursive=True)
+        assert len(kids) >= 2, "the bench started no worker processes"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(60) == 128 + signal.SIGTERM
+        _gone, alive = psutil.wait_procs(kids, timeout=30)
+        assert not alive, [p.cmdline()[:3] for p in alive]  # no orphaned pool worker
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for kid in kids:  # (only when the test failed)
+            with contextlib.suppress(psutil.Error):
+                kid.kill()
 
 
 def test_reliability_table_and_ece():
