@@ -133,12 +133,15 @@ def test_trackers_selectable(name):
         assert b is not None and b.iou(truth[1]) > 0.6
         return
     # MIL samples patches at random and cv2.setRNGSeed does not make it repeatable (measured:
-    # IoU 0.11-0.88 on this step across runs, with one thread too): judge the median of runs
+    # IoU 0.11-0.88 on this step across runs, with one thread too): judge the runs together.
+    # Measured over 150 runs: IoU 5/50/95th percentile 0.21/0.50/0.88, every one > 0.1 (a
+    # median of 9 runs > 0.3 failed 1.8% of the time; this check, far less)
     ious = []
-    for _ in range(9):
+    for _ in range(15):
         b = track_step(frames[0], truth[0], frames[1], params=TrackParams(tracker=name))
         ious.append(0.0 if b is None else b.iou(truth[1]))
-    assert float(np.median(ious)) > 0.3, ious
+    assert float(np.median(ious)) > 0.2, ious
+    assert np.mean(np.array(ious) > 0.1) >= 0.8, ious  # it follows the object, not noise
 
 
 def test_legacy_trackers_listed_and_unknown_rejected():
