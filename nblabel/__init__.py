@@ -29,6 +29,7 @@ _API: dict[str, str] = {
     "Queue": "nblabel.queue",
     "ItemSet": "nblabel.data.items",
     "load_image": "nblabel.data.images",
+    "image_folder": "nblabel.data.folder",
     "datasets": "nblabel.data.datasets",
     "NblabelError": "nblabel.errors",
     "InputError": "nblabel.errors",

@@ -6,6 +6,7 @@ Usage::
     nblabel app notebooks/app.ipynb                  # http://127.0.0.1:8866/
     nblabel app notebooks/app.ipynb --port 9000 --no-browser --store /data/labels.sqlite
     nblabel app notebooks/                           # a directory: Voila lists its notebooks
+    nblabel app notebooks/app.ipynb --images ~/photos --classes cat,dog   # your own photos
 
 Voila runs each browser tab in its own kernel, shows the notebook's widgets and Markdown and
 hides its code. The server binds to 127.0.0.1 unless ``--ip`` says otherwise (serving on a
@@ -13,7 +14,10 @@ network means anyone who reaches the port can label and run the notebook: put it
 authenticating proxy). ``--store`` sets ``$NBLABEL_APP_STORE``, which ``notebooks/app.ipynb``
 reads to find its SQLite store; ``--assist external`` sets ``$NBLABEL_APP_ASSIST``, with which
 the notebook's kernels only follow the team's assistant that ``nblabel assist STORE`` runs
-elsewhere; arguments after ``--`` go to Voila unchanged.
+elsewhere; ``--images`` and ``--classes`` set ``$NBLABEL_APP_IMAGES`` and
+``$NBLABEL_APP_CLASSES``, with which the app labels a folder of your own photos (grouped by
+subfolder, :func:`nblabel.image_folder`) instead of the bundled sample; arguments after
+``--`` go to Voila unchanged.
 
 Stopping: SIGTERM or SIGINT (Ctrl-C) to ``nblabel app`` is passed on to Voila as SIGTERM
 (Voila then shuts its kernels down), and ``nblabel app`` waits for it. A second signal, or
@@ -35,13 +39,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ASSIST_ENV", "STOP_GRACE", "STORE_ENV", "build_command", "main", "parse_args",
-           "run_server"]
+__all__ = ["ASSIST_ENV", "CLASSES_ENV", "IMAGES_ENV", "STOP_GRACE", "STORE_ENV",
+           "app_environment", "build_command", "main", "parse_args", "run_server"]
 
 #: Environment variable through which ``--store`` reaches the app notebook's kernel.
 STORE_ENV = "NBLABEL_APP_STORE"
 #: Environment variable through which ``--assist`` reaches the app notebook's kernel.
 ASSIST_ENV = "NBLABEL_APP_ASSIST"
+#: Environment variables through which ``--images`` and ``--classes`` reach the kernel.
+IMAGES_ENV = "NBLABEL_APP_IMAGES"
+CLASSES_ENV = "NBLABEL_APP_CLASSES"
 DEFAULT_PORT = 8866
 #: seconds Voila gets to shut its kernels down after SIGTERM before it is killed
 STOP_GRACE = 20.0
@@ -72,6 +79,13 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
                         help="where a team's labeling assistant runs: in one of the "
                         "annotators' kernels (default), or only in a separate `nblabel "
                         f"assist` process (sets ${ASSIST_ENV})")
+    parser.add_argument("--images", default=None,
+                        help="label your own photos: a folder of images, one subfolder per "
+                        f"group a tracker can follow (sets ${IMAGES_ENV}; default: the "
+                        "bundled food sample)")
+    parser.add_argument("--classes", default=None,
+                        help="comma-separated box classes for --images (sets "
+                        f"${CLASSES_ENV}; default: the sample's classes)")
     parser.add_argument("--show-tracebacks", action="store_true",
                         help="show Python tracebacks in the page (for debugging the notebook)")
     parser.add_argument("--dry-run", action="store_true",
@@ -112,6 +126,33 @@ def build_command(args: argparse.Namespace, extra: Sequence[str] = ()) -> list[s
     return [*cmd, *extra]
 
 
+def app_environment(args: argparse.Namespace) -> dict[str, str]:
+    """The environment variables through which the options reach the app's kernels.
+
+    Raises
+    ------
+    ValueError
+        When ``--images`` is not a folder or ``--classes`` names no class.
+    """
+    env = {ASSIST_ENV: args.assist}
+    if args.store:
+        store = args.store
+        if "://" not in store:
+            store = str(Path(store).expanduser().resolve())
+        env[STORE_ENV] = store
+    if args.images:
+        folder = Path(args.images).expanduser().resolve()
+        if not folder.is_dir():
+            raise ValueError(f"--images {args.images}: not a folder")
+        env[IMAGES_ENV] = str(folder)
+    if args.classes is not None:
+        classes = [c.strip() for c in args.classes.split(",") if c.strip()]
+        if not classes:
+            raise ValueError("--classes names no class: give e.g. --classes cat,dog")
+        env[CLASSES_ENV] = ",".join(classes)
+    return env
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``nblabel app`` (returns Voila's exit status)."""
     args, extra = parse_args(sys.argv[1:] if argv is None else argv)
@@ -127,13 +168,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("nblabel app: Voila is not installed; pip install 'nblabel[demo]' (or voila)",
               file=sys.stderr)
         return 2
-    env = dict(os.environ)
-    if args.store:
-        store = args.store
-        if "://" not in store:
-            store = str(Path(store).expanduser().resolve())
-        env[STORE_ENV] = store
-    env[ASSIST_ENV] = args.assist
+    try:
+        env = {**os.environ, **app_environment(args)}
+    except ValueError as e:
+        print(f"nblabel app: {e}", file=sys.stderr)
+        return 2
     print(f"nblabel app: serving {cmd[3]} at http://{args.ip}:{args.port}/ (Ctrl-C stops)",
           file=sys.stderr)
     return run_server(cmd, env=env)

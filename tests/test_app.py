@@ -127,3 +127,24 @@ def test_signal_is_forwarded_and_nothing_survives(tmp_path: Path, sig: str, mode
     assert (tmp_path / "signal").read_text() == str(int(signal.SIGTERM))
     assert _gone(server_proc.pid), "the server outlived nblabel app"
     assert _gone(kernel), "a kernel outlived nblabel app"
+
+
+def test_images_and_classes_reach_the_kernels_environment(tmp_path: Path) -> None:
+    (tmp_path / "photos").mkdir()
+    args, _ = app.parse_args([str(APP), "--images", str(tmp_path / "photos"),
+                              "--classes", " cat, dog ,", "--store", str(tmp_path / "s.db")])
+    env = app.app_environment(args)
+    assert env[app.IMAGES_ENV] == str((tmp_path / "photos").resolve())
+    assert env[app.CLASSES_ENV] == "cat,dog"
+    assert env[app.STORE_ENV] == str((tmp_path / "s.db").resolve())
+    plain = app.app_environment(app.parse_args([str(APP)])[0])
+    assert app.IMAGES_ENV not in plain and app.CLASSES_ENV not in plain
+
+
+@pytest.mark.parametrize("bad", [["--images", "nowhere"], ["--classes", " , "]])
+def test_bad_images_or_classes_are_a_message(tmp_path: Path, bad: list[str],
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    bad = [str(tmp_path / b) if b == "nowhere" else b for b in bad]
+    assert app.main([str(APP), *bad]) == 2
+    err = capsys.readouterr().err
+    assert bad[0] in err and "nblabel app:" in err

@@ -172,3 +172,32 @@ def test_team_notebook_on_postgresql(pg_url: str, kernel_env: Path,
     (cell,) = [c for c in nb.cells if "NBLABEL_TEAM_URL" in c.source and c.cell_type == "code"]
     out = "".join(o.get("text", "") for o in cell.outputs)
     assert "skipped" not in out and "alice" in out and "bob" in out, out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_app_labels_a_folder_of_the_teachers_photos(kernel_env: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``nblabel app --images DIR --classes ...``: the app's kernel labels those photos with
+    those classes, grouped by subfolder, instead of the bundled sample."""
+    import numpy as np
+    from PIL import Image
+
+    photos = kernel_env / "photos"
+    for name in ("pond/1.jpg", "pond/2.jpg", "forest/1.jpg"):
+        (photos / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((40, 60, 3), 120, np.uint8)).save(photos / name)
+    monkeypatch.setenv("NBLABEL_APP_IMAGES", str(photos))
+    monkeypatch.setenv("NBLABEL_APP_CLASSES", "duck,<b>heron</b>")
+    nb = nbformat.read(ROOT / "notebooks" / "app.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import gc\n"
+        "(lab,) = [o for o in gc.get_objects() if isinstance(o, nblabel.BoxLabeler)]\n"
+        "print('ITEMS', sorted(str(k) for k in lab.session.items.keys))\n"
+        "print('CLASSES', lab.session.classes)\n"
+        "print('CURRENT', lab.session.current.key)\n"))
+    execute(nb, kernel_env)
+    out = "".join(o.get("text", "") for o in nb.cells[-2].outputs)
+    assert "ITEMS ['forest/1.jpg', 'pond/1.jpg', 'pond/2.jpg']" in out, out
+    assert "CLASSES ['duck', '<b>heron</b>']" in out, out
+    assert "CURRENT forest/1.jpg" in out or "CURRENT pond/1.jpg" in out, out

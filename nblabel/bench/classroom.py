@@ -18,7 +18,10 @@ store lacks; items assigned or labeled twice. With ``--kill-leader`` the leading
 SIGKILLed mid-run: seconds until another kernel leads, and its student reloads the page.
 
 Usage: ``nblabel bench classroom --students 10 [--backends sqlite,postgresql]
-[--actions 12] [--pace 1.0] [--kill-leader] [--out benchmarks/results/classroom-DATE.json]``
+[--actions 12] [--pace 1.0] [--kill-leader] [--images DIR --classes A,B]
+[--out benchmarks/results/classroom-DATE.json]``. ``--images`` makes the class label a folder
+of photos (one subfolder per group, as ``nblabel app --images``) instead of the app's
+60-photo sample, on which a class of ten runs out of photos after six each.
 """
 
 from __future__ import annotations
@@ -219,9 +222,15 @@ def run_backend(backend: str, url: str, names: list[str], args: argparse.Namespa
 
     tag = f"classroom-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     env = {"NBLABEL_APP_STORE": url, "NBLABEL_APP_MEASURE": "1", TAG_ENV: tag}
-    saved_env = {k: os.environ.get(k) for k in (*env, "NBLABEL_ANNOTATOR")}
+    if args.images:  # the photos the class labels (default: the app's bundled sample)
+        env["NBLABEL_APP_IMAGES"] = str(Path(args.images).resolve())
+    if args.classes:
+        env["NBLABEL_APP_CLASSES"] = args.classes
+    saved_env = {k: os.environ.get(k) for k in
+                 (*env, "NBLABEL_ANNOTATOR", "NBLABEL_APP_IMAGES", "NBLABEL_APP_CLASSES")}
+    for k in ("NBLABEL_ANNOTATOR", "NBLABEL_APP_IMAGES", "NBLABEL_APP_CLASSES"):
+        os.environ.pop(k, None)
     os.environ.update(env)
-    os.environ.pop("NBLABEL_ANNOTATOR", None)
     timeout_ms = int(args.step_timeout * 1000)
     students: list[dict[str, Any]] = []
     res: dict[str, Any] = {"backend": backend}
@@ -368,6 +377,7 @@ def _summarise(students: list[dict[str, Any]], watch: Watch, truth: dict[str, An
         if predicted else None,
         "suggestion_ready_share": round(sum(ready) / len(ready), 3) if ready else None,
         "photos_labeled": len(truth["owner"]),
+        "labeled_items": sorted(truth["owner"]),
         "leaders": [h for _t, h in watch.holders],
         "leader_rss_mb": [round(x, 1) for x in lead_rss],
         "non_leader_rss_mb": _stats(other_rss),
@@ -421,6 +431,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="kill once the class saved this many labels per student")
     ap.add_argument("--step-timeout", type=float, default=30.0,
                     help="seconds a student waits for a save or the next photo")
+    ap.add_argument("--images", help="folder of photos the class labels, one subfolder per "
+                    "group (nblabel app --images; default: the app's bundled sample)")
+    ap.add_argument("--classes", help="comma-separated box classes for --images")
     ap.add_argument("--screenshot", help="save the first student's page as PATH-BACKEND.png")
     ap.add_argument("--chromium", default=harness.CHROMIUM)
     ap.add_argument("--out", help="JSON path (default benchmarks/results/classroom-DATE.json)")
@@ -431,6 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "classroom", "date": utc_now(),
         "command": "nblabel bench classroom " + " ".join(argv or []),
         "students": args.students, "actions": args.actions, "pace": args.pace,
+        "images": args.images or "bundled sample", "classes": args.classes,
         "load_before": [round(x, 2) for x in os.getloadavg()], "results": [],
     }
     from nblabel.bench.common import git_commit, machine_info

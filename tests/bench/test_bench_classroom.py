@@ -7,12 +7,15 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from nblabel.bench import _browser as harness
 from nblabel.bench import classroom as cb
+from nblabel.data.datasets import food_sample
+from nblabel.data.folder import image_folder
 from tests.conftest import require
 
 
@@ -47,9 +50,17 @@ def test_student_script_is_a_function():
 def test_two_students_on_sqlite(tmp_path):
     require(Path(harness.CHROMIUM).exists(), f"Chromium not found at {harness.CHROMIUM}")
     require(importlib.util.find_spec("playwright") is not None, "playwright is not installed")
+    # the class labels a teacher's folder (nblabel app --images): two groups of four photos
+    images, _ = food_sample()
+    photos = tmp_path / "photos"
+    for group in sorted(set(images["group"]))[:2]:
+        (photos / group).mkdir(parents=True)
+        for path in images.loc[images["group"] == group, "path"][:4]:
+            shutil.copy(path, photos / group / Path(path).name)
+    folder_ids = set(image_folder(photos).index)
     out = tmp_path / "classroom.json"
     rc = cb.main(["--students", "2", "--backends", "sqlite", "--actions", "3", "--pace", "0.2",
-                  "--out", str(out)])
+                  "--images", str(photos), "--classes", "food,coin", "--out", str(out)])
     assert rc == 0
     res = json.loads(out.read_text())
     for key in ("date", "git_commit", "machine", "command", "students", "results"):
@@ -65,6 +76,8 @@ def test_two_students_on_sqlite(tmp_path):
     assert r["items_labeled_by_several"] == 0 and r["survivors"] == [], r
     assert r["max_fits_at_once"] <= 1
     assert [s["name"] for s in r["students"]] == ["ana", "ben"]
+    assert res["images"] == str(photos) and len(r["labeled_items"]) == 6
+    assert set(r["labeled_items"]) <= folder_ids, r["labeled_items"]
     assert all(s["saved"] == s["photos"] == 3 for s in r["students"]), r["students"]
     assert r["next_item_ms"]["n"] == 6 and not r["student_errors"], r
     assert out.with_suffix(".md").read_text().startswith("# Classroom benchmark")

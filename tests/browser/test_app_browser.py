@@ -107,7 +107,7 @@ def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
         canvas.wait_for()
         harness.TIMINGS["nblabel app page to canvas"] = time.time() - t0
         # the annotator sees instructions and the labeler, not the code
-        expect(page.get_by_role("heading", name="Label the food photos")).to_be_visible()
+        expect(page.get_by_role("heading", name="Label the photos")).to_be_visible()
         expect(canvas).to_be_visible()
         assert "writable_store" not in page.content(), "the app shows the notebook's code"
         expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_1")
