@@ -130,3 +130,30 @@ def test_fit_in_background_runs_and_reports_errors():
     bad = fit_in_background(SklearnBoxModel(Ridge()), images[:1], [()])
     with pytest.raises(InputError):
         bad.result(timeout=60)
+
+
+def test_the_crop_pass_places_edges_at_edge_threshold(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The soft mask bleeds outward: the crop pass cuts it at ``edge_threshold``, so a
+    higher one gives a tighter box; ``None`` falls back to ``threshold``."""
+    from nblabel.models.boxes import BoxModel
+
+    s = 128
+    yy, xx = np.mgrid[0:s, 0:s]
+    # a blob whose probability falls off from the centre: 0.5 at radius 40, 0.65 at ~31
+    radius = np.maximum(np.abs(xx - 64), np.abs(yy - 64))
+    obj = (1.0 / (1.0 + np.exp((radius - 40) / 6.0))).astype(np.float32)[None]
+    cls = np.ones((1, 1, s, s), np.float32)
+    m = BoxModel(input_size=s, threshold=0.5)
+    m.classes_ = ["fruit"]
+    monkeypatch.setattr(m, "_maps", lambda crops: (obj.repeat(len(crops), 0),
+                                                   cls.repeat(len(crops), 0)))
+    img = np.zeros((s, s, 3), np.uint8)
+    first = ((Box("fruit", 30, 30, 98, 98, score=0.9),),)
+    widths = {}
+    for edge in (None, 0.5, 0.65, 0.8):
+        m.edge_threshold = edge
+        (b,) = m._refine([img], list(first))[0]
+        widths[edge] = b.x1 - b.x0
+    assert widths[None] == widths[0.5]
+    assert widths[0.8] < widths[0.65] < widths[0.5], widths
+    assert BoxModel().edge_threshold == 0.65
