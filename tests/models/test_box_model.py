@@ -156,4 +156,4 @@ def test_the_crop_pass_places_edges_at_edge_threshold(monkeypatch: pytest.Monkey
         widths[edge] = b.x1 - b.x0
     assert widths[None] == widths[0.5]
     assert widths[0.8] < widths[0.65] < widths[0.5], widths
-    assert BoxModel().edge_threshold == 0.65
+    assert BoxModel().edge_threshold is None
