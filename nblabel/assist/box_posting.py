@@ -19,7 +19,8 @@ __all__ = ["PostingMixin"]
 class PostingMixin:
     """Posting of :class:`~nblabel.assist.boxes.BoxAssistant` (its state: ``session``,
     ``trust``, ``calibrator``, ``rules``, ``refine``, ``refine_band``, ``check_misses``,
-    ``fits``, ``model_version``, ``refine_ms``, ``_tracked``, ``_predicted``,
+    ``fits``, ``model_version``, ``refine_ms``, ``_tracked``, ``_tracked_refined``,
+    ``_predicted``,
     ``_second_look_boxes``, ``_size_stats``, ``_doubts``, ``_posted``, ``_scores``,
     ``_shown``, ``_labeled``, ``_classes_of``, ``_closed``, ``_lock``)."""
 
@@ -31,6 +32,9 @@ class PostingMixin:
             return
         with self._lock:
             tracked, predicted = self._tracked.get(pos, ()), self._predicted.get(pos, ())
+            refined = self._tracked_refined.get(pos)
+        if refined is not None and refined[0] == tracked:
+            tracked = refined[1]  # through the model's crop pass
         if self._classes_of is not None:
             c = self._classes_of[pos]
             tracked = tuple(b.replace(label=c) for b in tracked)

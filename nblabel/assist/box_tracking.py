@@ -120,6 +120,7 @@ class TrackingMixin:
                     with self._lock:
                         self._tracked[p] = bs
                     self._post(p)
+        self._request_tracked_refinement()
 
     def _frame_ref(self, pos: int) -> Any:
         items = self.session.items

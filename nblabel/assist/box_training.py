@@ -25,8 +25,9 @@ class TrainingMixin:
     """Training jobs of :class:`~nblabel.assist.boxes.BoxAssistant` (its state: ``session``,
     ``model``, ``model_``, ``model_version``, ``first_fit``, ``retrain_growth``,
     ``retrain_min_new``, ``max_fit_labels``, ``fit_steps``, ``retrain_steps``, ``work_side``,
-    ``cache_images``, ``check_misses``, ``_cache``, ``_labeled``, ``_predicted``,
-    ``_second_look_boxes``, ``_size_stats``, ``_model_lane``, ``_lock``)."""
+    ``cache_images``, ``check_misses``, ``refine_tracked``, ``_cache``, ``_labeled``,
+    ``_tracked``, ``_tracked_refined``, ``_predicted``, ``_second_look_boxes``,
+    ``_size_stats``, ``_model_lane``, ``_lock``)."""
 
     #: when the fit running now started (``time.time()``); ``None``: no fit running
     fit_started: float | None = None
@@ -107,6 +108,7 @@ class TrainingMixin:
         t1 = time.perf_counter()
         row["predicted"] = self._predict_all(generation)
         row["predict_seconds"] = round(time.perf_counter() - t1, 1)
+        self._refine_tracked_job(generation)  # the tracker's boxes, through the new model
         if self._model_lane.current(generation):
             self._reorder_queue()
             self._emit("status")
@@ -144,6 +146,48 @@ class TrainingMixin:
                     self._predicted[p] = tuple(scaled(bs, 1.0 / s))
                     if second is not None:
                         self._second_look_boxes[p] = tuple(scaled(second[i], 1.0 / s))
+                self._post(p)
+                done += 1
+        return done
+
+    def _request_tracked_refinement(self) -> None:
+        """Queue the crop pass over new tracker boxes (model lane: never during a fit)."""
+        if (self.refine_tracked and self.fits and not self._closed
+                and hasattr(self.model_, "refine_boxes")):
+            self._model_lane.submit(self._refine_tracked_job, key="refine-tracked",
+                                    label="refining tracked boxes")
+
+    def _refine_tracked_job(self, generation: int, batch: int = 64) -> int:
+        """Pass every unlabeled image's tracker boxes that the current model has not seen
+        through its crop pass (``refine_tracked``), and post them again."""
+        if not (self.refine_tracked and self.fits and hasattr(self.model_, "refine_boxes")):
+            return 0
+        version = self.model_version
+        with self._lock:
+            todo = [(p, bs) for p, bs in self._tracked.items()
+                    if p not in self._labeled and bs
+                    and self._tracked_refined.get(p, ((), (), -1))[0::2] != (bs, version)]
+        done = 0
+        for start in range(0, len(todo), batch):
+            if not self._model_lane.current(generation) or self._closed:
+                break
+            chunk, images, boxes, scales = [], [], [], []
+            for p, bs in todo[start:start + batch]:
+                try:
+                    im = self._image(p)
+                except Exception:  # no image: the tracker's box is shown as it is
+                    continue
+                chunk.append((p, bs))
+                images.append(im.pixels)
+                boxes.append(scaled(bs, im.scale))
+                scales.append(im.scale)
+            self._model_lane.running_label = f"refining tracked boxes {start}/{len(todo)}"
+            found = self.model_.refine_boxes(images, boxes) if images else []
+            for (p, bs), sc, new in zip(chunk, scales, found):
+                with self._lock:
+                    if p in self._labeled or self._tracked.get(p) != bs:
+                        continue  # labeled or tracked again meanwhile
+                    self._tracked_refined[p] = (bs, tuple(scaled(new, 1.0 / sc)), version)
                 self._post(p)
                 done += 1
         return done

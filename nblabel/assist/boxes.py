@@ -120,6 +120,10 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
     refine : bool
         Snap the edges of every suggested box to the nearest strong boundary before it is
         shown (``refine_band``: how far, as a share of the box's size).
+    refine_tracked : bool
+        Once a model exists, pass each tracker box through the model's crop pass
+        (:meth:`nblabel.models.BoxModel.refine_boxes`: the model's look at a crop around
+        the box) before it is fused and shown; runs in the model's lane, after fits.
     check_misses : bool
         Look for signs that a suggested box is on the wrong object before showing it (the
         model finds another box in a smaller copy of the image, the tracker saw the object
@@ -157,6 +161,7 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         reorder: bool = True,
         refine: bool = True,
         refine_band: float = 0.1,
+        refine_tracked: bool = True,
         check_misses: bool = True,
         cache_images: int = 4096,
     ) -> None:
@@ -181,6 +186,7 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         self.reorder = reorder
         self.refine = refine
         self.refine_band = refine_band
+        self.refine_tracked = refine_tracked
         self.check_misses = check_misses
         self.cache_images = cache_images
         self.session: Any = None
@@ -209,6 +215,8 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         self._shown: dict[int, tuple[str, float]] = {}  # position -> (source, raw score)
         self._lock = threading.RLock()
         self._tracked: dict[int, tuple[Box, ...]] = {}
+        # position -> (tracked boxes, the same through the model's crop pass, model version)
+        self._tracked_refined: dict[int, tuple[tuple[Box, ...], tuple[Box, ...], int]] = {}
         self._predicted: dict[int, tuple[Box, ...]] = {}
         self._second_look_boxes: dict[int, tuple[Box, ...]] = {}
         self._size_stats: dict[str, SizeStats] = {}
@@ -388,6 +396,9 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         """Settle the duel between tracker and model on this image, if there was one."""
         with self._lock:
             tracked, predicted = self._tracked.pop(pos, ()), self._predicted.pop(pos, ())
+            refined = self._tracked_refined.pop(pos, None)
+            if refined is not None and refined[0] == tracked:  # the tracker box as shown
+                tracked = refined[1]
             self._second_look_boxes.pop(pos, None)
             self._doubts.pop(pos, None)
             shown = self._posted.pop(pos, None)

@@ -476,6 +476,37 @@ class BoxModel:
                            score=min(max(score, 0.0), 1.0), source="model"))
         return tuple(sorted(out, key=lambda b: -(b.score or 0.0)))
 
+    def refine_boxes(
+        self, images: Sequence[np.ndarray], boxes: Sequence[Sequence[Box]]
+    ) -> list[tuple[Box, ...]]:
+        """The crop pass alone, on boxes found elsewhere (e.g. by a tracker): each box is
+        replaced by the model's box on a crop around it (``context`` x its size), the
+        component nearest to it; a box the model finds nothing near (IoU < 0.3) is kept.
+
+        Each returned box keeps the given box's label, score and source.
+
+        Parameters
+        ----------
+        images : sequence of ndarray
+            ``(h, w, 3)`` RGB uint8 arrays.
+        boxes : sequence of sequences of Box
+            The boxes of each image, in its pixels.
+        """
+        if not hasattr(self, "net_"):
+            raise RuntimeError("BoxModel is not fitted yet: call fit(images, boxes) first")
+        if len(images) != len(boxes):
+            raise ValueError(f"{len(images)} images but {len(boxes)} box lists")
+        self.net_.to(self._setup())
+        jobs = [(i, b) for i, bs in enumerate(boxes) for b in bs]  # one box per entry
+        found: list[tuple[Box, ...]] = []
+        for start in range(0, len(jobs), 64):
+            part = jobs[start:start + 64]
+            found += self._refine([images[i] for i, _ in part], [(b,) for _, b in part])
+        out: list[list[Box]] = [[] for _ in boxes]
+        for (i, b), (new,) in zip(jobs, found):
+            out[i].append(new.replace(label=b.label, score=b.score, source=b.source))
+        return [tuple(bs) for bs in out]
+
     def _edge_threshold(self) -> float:
         edge = getattr(self, "edge_threshold", None)  # models pickled before it existed
         return self.threshold if edge is None else edge

@@ -266,3 +266,54 @@ def test_a_box_a_second_look_does_not_confirm_is_shown_as_a_suspected_miss(food,
         assert sugg.value[0].score == pytest.approx(0.4 if suspected else 0.8)
     finally:
         a.close()
+
+
+class Tightener:
+    """A box model that finds nothing by itself but, given a box (its crop pass), answers
+    the box shrunk by a tenth of its size on each side."""
+
+    def __init__(self):
+        self.refined = 0
+
+    def fit(self, images, boxes):
+        return self
+
+    def predict(self, images):
+        return [[] for _ in images]
+
+    def refine_boxes(self, images, boxes):
+        self.refined += sum(len(bs) for bs in boxes)
+        return [tuple(_shrunk(b) for b in bs) for bs in boxes]
+
+
+def _shrunk(b: Box) -> Box:
+    dx, dy = (b.x1 - b.x0) / 10, (b.y1 - b.y0) / 10
+    return b.replace(x0=b.x0 + dx, y0=b.y0 + dy, x1=b.x1 - dx, y1=b.y1 - dy)
+
+
+def test_tracker_boxes_go_through_the_models_crop_pass_once_a_model_exists(food):
+    images, truth = food
+    got = {}
+    for refine_tracked in (True, False):
+        s = BoxSession(images.copy(), image="path", classes=CLASSES, group="group")
+        model = Tightener()
+        a = BoxAssistant(model=model, processes=1, first_fit=1, refine=False,
+                         check_misses=False, refine_tracked=refine_tracked).attach(s)
+        try:
+            first = s.current.key
+            s.set_boxes(truth[first])
+            s.next()
+            assert a.wait(120) and a.model_version == 1
+            (sugg,) = s.suggestions()
+            assert sugg.source == "tracker"
+            got[refine_tracked] = (sugg.value, model.refined)
+            s.accept(0)  # the trust duel and the calibration see the box as shown
+            assert s.value(s.current.key) == sugg.value
+        finally:
+            a.close()
+    (refined, n), (raw, none) = got[True], got[False]
+    assert n >= len(raw) and none == 0
+    assert len(refined) == len(raw) == 2
+    for r, t in zip(sorted(refined, key=lambda b: b.label), sorted(raw, key=lambda b: b.label)):
+        assert r.label == t.label and r.source == "tracker" and r.score == t.score
+        assert r.xyxy == pytest.approx(_shrunk(t).xyxy, abs=0.01)

@@ -157,3 +157,38 @@ def test_the_crop_pass_places_edges_at_edge_threshold(monkeypatch: pytest.Monkey
     assert widths[None] == widths[0.5]
     assert widths[0.8] < widths[0.65] < widths[0.5], widths
     assert BoxModel().edge_threshold is None
+
+
+def test_refine_boxes_runs_the_crop_pass_on_given_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``refine_boxes``: each given box (say a tracker's) replaced by the model's box on a
+    crop around it, keeping its label, score and source; a box with nothing near is kept."""
+    from nblabel.models.boxes import BoxModel
+
+    s = 128
+    yy, xx = np.mgrid[0:s, 0:s]
+    obj = ((np.abs(xx - 64) < 30) & (np.abs(yy - 64) < 20)).astype(np.float32)[None]
+    cls = np.ones((1, 1, s, s), np.float32)
+    m = BoxModel(input_size=s)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        m.refine_boxes([], [])
+    m.classes_ = ["fruit"]
+    m.net_ = _CpuNet()
+    monkeypatch.setattr(m, "_maps", lambda crops: (obj.repeat(len(crops), 0),
+                                                   cls.repeat(len(crops), 0)))
+    img = np.zeros((s, s, 3), np.uint8)
+    loose = Box("pear", 20, 20, 110, 100, score=0.4, source="tracker")
+    other = Box("pear", 30, 30, 90, 90, score=None, source="tracker")
+    out = m.refine_boxes([img, img], [(loose, other), ()])
+    assert [[(b.label, b.score, b.source) for b in bs] for bs in out] == [
+        [("pear", 0.4, "tracker"), ("pear", None, "tracker")], []]
+    assert out[0][0].area < loose.area and out[0][0].iou(loose) < 0.9
+    monkeypatch.setattr(m, "_maps", lambda crops: (0 * obj.repeat(len(crops), 0),
+                                                   cls.repeat(len(crops), 0)))
+    assert m.refine_boxes([img], [(loose,)]) == [(loose,)]  # nothing found: kept
+    with pytest.raises(ValueError, match="images but"):
+        m.refine_boxes([img], [])
+
+
+class _CpuNet:
+    def to(self, device):
+        return self
