@@ -304,6 +304,7 @@ def _assistant(mode: str, args: argparse.Namespace) -> Any:
         retrain_min_new=args.retrain_min_new, max_fit_labels=args.max_train_labels,
         fit_steps=args.steps, retrain_steps=args.retrain_steps, work_side=args.max_side,
         processes=args.cores, refine=not getattr(args, "no_refine", False),
+        refine_tracked=not getattr(args, "no_refine_tracked", False),
     )
 
 
@@ -411,6 +412,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="copy each run's SQLite store (every event) into this folder")
     p.add_argument("--no-refine", action="store_true",
                    help="the assistant shows suggestions without edge snapping")
+    p.add_argument("--no-refine-tracked", action="store_true",
+                   help="tracker boxes are shown without the model's crop pass")
     p.add_argument("--pace", type=float, default=0.0,
                    help="annotator spends the modelled time of each action x PACE in real "
                         "time and never waits for the assistant (0: unpaced)")
