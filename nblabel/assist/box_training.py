@@ -108,10 +108,10 @@ class TrainingMixin:
         t1 = time.perf_counter()
         row["predicted"] = self._predict_all(generation)
         row["predict_seconds"] = round(time.perf_counter() - t1, 1)
-        self._refine_tracked_job(generation)  # the tracker's boxes, through the new model
         if self._model_lane.current(generation):
             self._reorder_queue()
             self._emit("status")
+            self._request_tracked_refinement()  # the tracker's boxes, through the new model
         self._maybe_fit()  # labels may have grown past the next step meanwhile
 
     def _predict_all(self, generation: int, batch: int = 64,
@@ -164,9 +164,9 @@ class TrainingMixin:
             return 0
         version = self.model_version
         with self._lock:
+            done_before = {p: (bs, v) for p, (bs, _new, v) in self._tracked_refined.items()}
             todo = [(p, bs) for p, bs in self._tracked.items()
-                    if p not in self._labeled and bs
-                    and self._tracked_refined.get(p, ((), (), -1))[0::2] != (bs, version)]
+                    if bs and p not in self._labeled and done_before.get(p) != (bs, version)]
         done = 0
         for start in range(0, len(todo), batch):
             if not self._model_lane.current(generation) or self._closed:

@@ -21,7 +21,6 @@ without it.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -43,8 +42,6 @@ from nblabel.models.box_net import torch_module as _torch
 from nblabel.shapes import Box
 
 __all__ = ["BoxModel", "resolve_device"]
-
-log = logging.getLogger("nblabel")
 
 
 class BoxModel(FilesMixin):
@@ -271,6 +268,7 @@ class BoxModel(FilesMixin):
         torch.set_num_threads(self.num_threads or len(os.sched_getaffinity(0)))
         return dev
 
+    # -- prediction ------------------------------------------------------------------
     def _maps(self, crops: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Objectness probability and class probabilities at the input size."""
         torch = _torch()
