@@ -37,7 +37,7 @@ async ([actions, pace, timeoutMs]) => {
   try {
     for (let n = 0; n < actions && item; n++) {
       const rec = {item, ready, action: null, saved_ms: null, next_ms: null, confirm_ms: null,
-                   predicted: null};
+                   predicted: null, shown_at: Date.now() / 1000};
       st.items.push(rec);
       await sleep(1700 * pace);  // look at the photo
       const t1 = performance.now();

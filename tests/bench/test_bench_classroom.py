@@ -14,6 +14,7 @@ import pytest
 
 from nblabel.bench import _browser as harness
 from nblabel.bench import classroom as cb
+from nblabel.bench import classroom_report
 from nblabel.data.datasets import food_sample
 from nblabel.data.folder import image_folder
 from tests.conftest import require
@@ -34,6 +35,19 @@ def test_fits_at_once_counts_overlaps_and_ends_a_dead_leaders_fit():
     assert w.max_fits_at_once(end=100.0) == 1
     w.fits[("b@h:2", 45.0)] = 60.0  # b fitting while a's fit still ran: two at once
     assert w.max_fits_at_once(end=100.0) == 2
+
+
+def test_readiness_once_a_model_existed_counts_photos_after_the_first_fit_ended():
+    w = cb.Watch(store=None)
+    items = [{"ready": False, "shown_at": 100.0}, {"ready": True, "shown_at": 110.0},
+             {"ready": True, "shown_at": 130.0}, {"ready": False, "shown_at": 131.0},
+             {"ready": True, "shown_at": 140.0}]
+    after = classroom_report._after_first_model
+    assert after(items, w)["suggestion_ready_share_after_first_model"] is None
+    w.fits = {("a@h:1", 105.0): 125.0, ("a@h:1", 126.0): None, ("b@h:2", 90.0): 150.0}
+    got = after(items, w)
+    assert got == {"first_model_after_s": 25.0, "photos_after_first_model": 3,
+                   "suggestion_ready_share_after_first_model": round(2 / 3, 3)}
 
 
 def test_torch_loaded_reads_proc_maps():
