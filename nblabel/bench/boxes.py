@@ -399,7 +399,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-side", type=int, default=320, help="working image size")
     p.add_argument("--tracker", default="csrt")
-    p.add_argument("--first-train", type=int, default=40)
+    p.add_argument("--first-train", type=int, default=20)
     p.add_argument("--steps", type=int, default=1000, help="steps of the first training")
     p.add_argument("--retrain-steps", type=int, default=1000)
     p.add_argument("--retrain-growth", type=float, default=1.5)

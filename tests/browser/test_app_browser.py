@@ -128,7 +128,7 @@ def test_app_serves_labels_and_keys(browser, page, tmp_path, screenshot):
         expect(page.locator(".nblabel-item-id")).to_have_text("apple002S_2")
         # the app's assistant carried the coin box to this photo (tracker), unasked
         expect(page.locator(".nbl-status")).to_contain_text("1 suggestion", timeout=90_000)
-        expect(page.locator(".nblabel-assist-status")).to_contain_text("model after 40 labels")
+        expect(page.locator(".nblabel-assist-status")).to_contain_text("model after 20 labels")
         screenshot(page, "app-voila-tracker-suggestion")
         # below the labeler: who labels and how far the class has come (the whole page)
         team = page.locator(".nblabel-team")

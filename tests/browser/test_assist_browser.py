@@ -93,7 +93,7 @@ def test_voila_tracker_suggestion_by_default(voila, page, notebook_dir, tmp_path
     write_notebook(notebook_dir / "assist_voila.ipynb", cells(store, ""))  # the defaults
     page.goto(voila("assist_voila.ipynb"))
     label_first_photo(page)
-    expect(page.locator(".nblabel-assist-status")).to_contain_text("model after 40 labels")
+    expect(page.locator(".nblabel-assist-status")).to_contain_text("model after 20 labels")
     page.keyboard.press("Enter")
     screenshot(page, "assist-voila-tracker")
 
