@@ -13,6 +13,9 @@ most suspicious first:
     (boxes) a box looks unlike the other boxes of its class (:mod:`nblabel.quality.boxcheck`);
 ``"lf"``
     labeling functions vote against the label (:mod:`nblabel.quality.lf`);
+``"overruled"``
+    the label departs from a suggestion the assistant was confident about (score x
+    disagreement; :mod:`nblabel.quality.overruled`): a slip, or a box on the wrong object;
 ``"audit"``
     a seeded random sample of labeled items.
 
@@ -39,7 +42,7 @@ from nblabel.store.log import LabelLog
 
 __all__ = ["REASONS", "Review", "annotator_labels", "review_events"]
 
-REASONS = ("disagreement", "model", "consistency", "lf", "audit")
+REASONS = ("disagreement", "model", "consistency", "lf", "overruled", "audit")
 _STATUS = {"approve": "approved", "fix": "accepted", "send_back": "sent_back"}
 
 
@@ -314,6 +317,14 @@ class Review:
 
         table = box_outlier_scores(self.session, keys=keys, random_state=self.random_state)
         return table.groupby("item")["score"].max().to_dict()
+
+    def _score_overruled(self, keys: list[str], sugg: dict) -> dict[str, float]:
+        from nblabel.quality.overruled import overruled
+
+        t = overruled(self.session, keys)
+        t = t[t["score"] > 0]
+        sugg.update(zip(t["item"], t["suggestion"]))
+        return dict(zip(t["item"], t["score"]))
 
     def _score_lf(self, keys: list[str], _s: dict) -> dict[str, float]:
         V = self.votes

@@ -319,3 +319,61 @@ def test_quality_modules_import_without_widget_libraries():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["Review", "lf_summary"]
+
+
+# ------------------------------------------------------------------ overruled suggestions
+def test_overruled_ranks_labels_far_from_a_confident_suggestion(tmp_path):
+    from nblabel.quality.overruled import agreement, overruled
+
+    df, boxes = _plates(tmp_path, n=6)
+    s = BoxSession(df, image="path", classes=["apple", "coin"], annotator="ann",
+                   store=str(tmp_path / "o.sqlite"))
+    food = [bs[0] for bs in boxes]
+    s.suggest("p0", [food[0]], source="model", score=0.99)
+    s.accept(0, "p0")  # kept: agreement 1
+    s.suggest("p1", [food[1]], source="model", score=0.98)
+    s.reject(0, "p1")
+    s.set_boxes([boxes[1][1].replace(label="apple")], "p1")  # the apple box on the coin
+    s.suggest("p2", [food[2]], source="tracker", score=0.30)
+    s.reject(0, "p2")
+    s.set_boxes([boxes[2][1].replace(label="apple")], "p2")  # as far, less confident
+    b = food[3]
+    s.suggest("p3", [b], source="model", score=0.95)
+    s.reject(0, "p3")
+    s.set_boxes([b.replace(x1=b.x1 + 0.5 * b.width)], "p3")  # a looser box: partly kept
+    s.set_boxes([food[4]], "p4")  # no suggestion: not listed
+    s.suggest("p5", [food[5]], source="model", score=0.9)  # suggested, never labeled
+    t = overruled(s)
+    assert list(t["item"]) == ["p1", "p3", "p2", "p0"]
+    assert t.loc[0, "score"] == pytest.approx(0.98) and t.loc[0, "source"] == "model"
+    assert 0 < t.loc[1, "agreement"] < 1 and t.loc[3, "score"] == 0
+    assert t.loc[0, "value"][0].label == "apple"
+    r = Review(s, where="overruled", reviewer="rev")
+    assert r.items == ["p1", "p3", "p2"]  # an accepted suggestion is no reason
+    assert r.table.loc[0, "suggestion"][0] == food[1].replace(source="model", score=0.98)
+    r.fix([food[1]], "p1")  # the reviewer puts the box back on the apple
+    assert Review(s, where="overruled").items == ["p3", "p2"]
+    # a later suggestion does not count for a label made before it
+    s.suggest("p4", [food[4]], source="model", score=0.99)
+    assert "p4" not in set(overruled(s)["item"])
+    assert agreement("label", "cat", "cat") == 1 and agreement("label", "cat", "dog") == 0
+    assert agreement("tags", ["a", "b"], ["b"]) == 0.5 and agreement("tags", (), None) == 1
+
+
+def test_overruled_on_classes_and_tags():
+    from nblabel.quality.overruled import overruled
+
+    df = pd.DataFrame({"t": ["a", "b", "c"]}, index=[10, 11, 12])
+    c = ClassSession(df, text="t", classes=["x", "y"])
+    c.suggest(10, "x", source="model", score=0.9)
+    c.set_value("y", 10)
+    c.suggest(11, "x", source="model", score=0.8)
+    c.accept(0, 11)
+    assert list(overruled(c)["item"]) == ["10", "11"]
+    assert list(overruled(c)["score"]) == [pytest.approx(0.9), 0]
+    g = TagSession(df, text="t", tags=["p", "q", "r"])
+    g.suggest(12, ["p", "q"], source="model", score=0.6)
+    g.set_value(["q", "r"], 12)
+    t = overruled(g)
+    assert t.loc[0, "agreement"] == pytest.approx(1 / 3)
+    assert t.loc[0, "score"] == pytest.approx(0.4)
