@@ -94,8 +94,9 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
     first_fit : int
         Labels before the first model fit. 20: the first model is weak, but it covers the
         groups the tracker cannot reach sooner; full ECUSTFD at accept-IoU 0.7 needed 152
-        hand boxes and corrections with 20 against 170 with 40, a three-type subset 0.0685
-        against 0.0746 of its images (5: 0.0948; ``benchmarks/results/boxes.md``).
+        hand boxes and corrections with 20 against 170 with 40; on a three-type subset,
+        0.0685 of its images against 0.0746 (and 0.0948 with 5;
+        ``benchmarks/results/boxes.md``).
     retrain_growth, retrain_min_new : float, int
         Refit when the labels reach ``max(growth x, +min_new)`` those of the last fit.
     max_fit_labels : int
