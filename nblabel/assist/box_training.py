@@ -20,31 +20,52 @@ __all__ = ["TrainingMixin"]
 
 log = logging.getLogger("nblabel")
 
+#: ``refit_on_misses`` calls for a refit only when the corrected suggestions are at least
+#: this share of those the model showed
+WEAK_SHARE = 0.25
+
 
 class TrainingMixin:
     """Training jobs of :class:`~nblabel.assist.boxes.BoxAssistant` (its state: ``session``,
     ``model``, ``model_``, ``model_version``, ``first_fit``, ``retrain_growth``,
-    ``retrain_min_new``, ``max_fit_labels``, ``fit_steps``, ``retrain_steps``, ``work_side``,
+    ``retrain_min_new``, ``max_fit_labels``, ``refit_on_misses``, ``model_verdicts``,
+    ``fit_steps``, ``retrain_steps``, ``work_side``,
     ``cache_images``, ``check_misses``, ``refine_tracked``, ``_cache``, ``_labeled``,
     ``_tracked``, ``_tracked_refined``, ``_predicted``, ``_second_look_boxes``,
     ``_size_stats``, ``_model_lane``, ``_lock``)."""
 
     #: when the fit running now started (``time.time()``); ``None``: no fit running
     fit_started: float | None = None
+    #: why the last fit was asked for: ``"first"``, ``"schedule"`` or ``"corrections"`` (the
+    #: model's suggestions were corrected too often, ``refit_on_misses``)
+    _fit_reason = "first"
 
-    def _due(self) -> bool:
+    def _due(self) -> str | None:
+        """Why a fit is due now (``"first"``, ``"schedule"``, ``"corrections"``), or None."""
         if self.model_ is None or self._closed:
-            return False
+            return None
         n = len(self._labeled)
         v = self.model_version
         if v == 0:
-            return n >= self.first_fit
+            return "first" if n >= self.first_fit else None
         if v >= self.max_fit_labels:
-            return False
-        return n >= max(v * self.retrain_growth, v + self.retrain_min_new)
+            return None
+        if n >= max(v * self.retrain_growth, v + self.retrain_min_new):
+            return "schedule"
+        return "corrections" if n > v and self._weak_model() else None
+
+    def _weak_model(self) -> bool:
+        """Enough of the current model's suggestions were corrected to refit now
+        (``refit_on_misses``)."""
+        k = self.refit_on_misses
+        with self._lock:
+            shown, corrected = self.model_verdicts
+        return k is not None and corrected >= k and corrected >= WEAK_SHARE * shown
 
     def _maybe_fit(self) -> None:
-        if self._due() and not self._model_lane.pending("fit"):
+        reason = self._due()
+        if reason and not self._model_lane.pending("fit"):
+            self._fit_reason = reason
             self._model_lane.submit(self._fit_job, key="fit",
                                     label=f"training on {len(self._labeled)} labels")
             self._emit("status")
@@ -103,6 +124,9 @@ class TrainingMixin:
             time.perf_counter() - t0, 1), "steps": getattr(model, "n_steps_", None),
             "started": started, "ended": time.time()}
         self.model_version = len(snap)
+        row["reason"] = self._fit_reason
+        with self._lock:
+            self.model_verdicts = [0, 0]  # the new model starts with a clean record
         self.fits.append(row)
         self._emit("status")
         t1 = time.perf_counter()

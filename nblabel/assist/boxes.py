@@ -101,6 +101,11 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         Refit when the labels reach ``max(growth x, +min_new)`` those of the last fit.
     max_fit_labels : int
         No refit once a model was trained on this many labels.
+    refit_on_misses : int, optional
+        Refit before the next scheduled fit once this many of the current model's
+        suggestions were corrected and they are at least a quarter of those it showed: a
+        weak early model is replaced as soon as it shows itself weak. ``None``: on
+        schedule only.
     fit_steps, retrain_steps : int
         Training steps of the first and later fits (the default model only). 1000: on full
         ECUSTFD twice the steps gave no fewer corrections (218 vs 222) in 2.3x the time.
@@ -155,6 +160,7 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         retrain_growth: float = 1.5,
         retrain_min_new: int = 60,
         max_fit_labels: int = 1000,
+        refit_on_misses: int | None = 10,
         fit_steps: int = 1000,
         retrain_steps: int = 1000,
         work_side: int = 320,
@@ -180,6 +186,7 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         self.retrain_growth = retrain_growth
         self.retrain_min_new = retrain_min_new
         self.max_fit_labels = max_fit_labels
+        self.refit_on_misses = refit_on_misses
         self.fit_steps = fit_steps
         self.retrain_steps = retrain_steps
         self.work_side = work_side
@@ -217,6 +224,7 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         self.calibrator = AcceptanceCalibrator()
         self.refine_ms: list[float] = []  # time to refine each posted suggestion
         self._shown: dict[int, tuple[str, float]] = {}  # position -> (source, raw score)
+        self.model_verdicts = [0, 0]  # the current model's suggestions: shown, corrected
         self._lock = threading.RLock()
         self._tracked: dict[int, tuple[Box, ...]] = {}
         # position -> (tracked boxes, the same through the model's crop pass, model version)
@@ -412,6 +420,10 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
             taken = all(any(v.label == b.label and v.iou(b) > 0.999 for v in value)
                         for b in shown)
             self.calibrator.record(raw[0], raw[1], taken)
+            if raw[0] == "model":
+                with self._lock:
+                    self.model_verdicts[0] += 1
+                    self.model_verdicts[1] += not taken
         if not (tracked and predicted and value):
             return
         if self._classes_of is not None:

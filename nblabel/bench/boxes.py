@@ -302,6 +302,7 @@ def _assistant(mode: str, args: argparse.Namespace) -> Any:
         group_chunk=getattr(args, "group_chunk", 2) or None,
         first_fit=args.first_train, retrain_growth=args.retrain_growth,
         retrain_min_new=args.retrain_min_new, max_fit_labels=args.max_train_labels,
+        refit_on_misses=getattr(args, "refit_on_misses", 10) or None,
         fit_steps=args.steps, retrain_steps=args.retrain_steps, work_side=args.max_side,
         processes=args.cores, refine=not getattr(args, "no_refine", False),
         refine_tracked=not getattr(args, "no_refine_tracked", False),
@@ -405,6 +406,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--retrain-growth", type=float, default=1.5)
     p.add_argument("--retrain-min-new", type=int, default=60)
     p.add_argument("--max-train-labels", type=int, default=1000)
+    p.add_argument("--refit-on-misses", type=int, default=10,
+                   help="BoxAssistant(refit_on_misses=...); 0: refit on schedule only")
     p.add_argument("--explore", type=float, default=0.2, help="share of groups picked at random")
     p.add_argument("--group-chunk", type=int, default=2,
                    help="once a model exists, images of each group per round (0: whole groups)")

@@ -113,6 +113,47 @@ def test_a_model_trained_in_the_background_suggests_on_untouched_groups(food):
         a.close()
 
 
+class Corner:
+    """A box model that always boxes the top-left corner: wrong on every food photo."""
+
+    def fit(self, images, boxes):
+        return self
+
+    def predict(self, images):
+        return [(Box("apple", 0, 0, 8, 8, score=0.9, source="model"),) for _ in images]
+
+
+@pytest.mark.parametrize("refit_on_misses", [3, None])
+def test_a_model_whose_suggestions_keep_being_corrected_is_refitted_early(
+        food, refit_on_misses):
+    images, truth = food
+    s = BoxSession(images, image="path", classes=CLASSES, group="group")
+    a = BoxAssistant(model=Corner(), tracker=None, first_fit=4, retrain_min_new=60,
+                     refit_on_misses=refit_on_misses, explore=0.0, refine=False,
+                     item_class="food").attach(s)
+    try:
+        for _ in range(4):
+            s.set_boxes([b for b in truth[s.current.key] if b.label != "coin"])
+            s.next()
+        assert a.wait(120) and a.model_version == 4
+        for _ in range(3):  # three of its suggestions corrected: 3 of 3 shown
+            assert s.suggestions()[0].source == "model"
+            s.set_boxes([b for b in truth[s.current.key] if b.label != "coin"])
+            s.next()
+        assert a.wait(120)
+        if refit_on_misses is None:  # on schedule only: the next fit at 64 labels
+            assert [f["labels"] for f in a.fits] == [4] and a.model_verdicts == [3, 3]
+        else:
+            assert [(f["labels"], f["reason"]) for f in a.fits] == [
+                (4, "first"), (7, "corrections")]
+            assert a.model_verdicts == [0, 0]  # the new model starts afresh
+            s.accept(0)  # an accepted suggestion is no correction
+            s.next()
+            assert a.wait(120) and a.model_verdicts == [1, 0] and len(a.fits) == 2
+    finally:
+        a.close()
+
+
 def test_group_chunk_deals_the_groups_round_by_round_once_a_model_exists(food):
     images, truth = food
     s = BoxSession(images, image="path", classes=CLASSES, group="group")
