@@ -46,6 +46,8 @@ class TrainingMixin:
             return None
         n = len(self._labeled)
         v = self.model_version
+        if n >= len(self.session.items):
+            return None  # nothing left to suggest on
         if v == 0:
             return "first" if n >= self.first_fit else None
         if v >= self.max_fit_labels:
