@@ -160,4 +160,3 @@ class FilesMixin:
             warnings.warn(f"{failed} of {len(paths)} images could not be read (see the log "
                           "for each file); they got no boxes", stacklevel=2)
         return results
-

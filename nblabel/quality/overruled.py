@@ -78,7 +78,7 @@ def overruled(session: Any, keys: Sequence[Any] | None = None) -> pd.DataFrame:
     """
     wanted = None if keys is None else {str(k) for k in keys}
     posted: dict[str, list[Any]] = {}
-    for ev in session.store.events(session.task):
+    for ev in list(session.log.by_id.values()):  # the session's events, as it applied them
         if ev.action == "suggest" and (wanted is None or ev.item in wanted):
             posted.setdefault(ev.item, []).append(ev)
     kind = getattr(session, "kind", "label")
@@ -87,10 +87,10 @@ def overruled(session: Any, keys: Sequence[Any] | None = None) -> pd.DataFrame:
         label = session.log.current(item)
         if label is None or label.status == "deleted":
             continue
-        before = [e for e in events if int(e.id) < int(label.id)]
-        if not before:
+        ev = max((e for e in events if int(e.id) < int(label.id)), default=None,
+                 key=lambda e: int(e.id))
+        if ev is None:
             continue
-        ev = before[-1]
         payload = ev.payload or {}
         score = payload.get("score")
         if score is None:

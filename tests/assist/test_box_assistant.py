@@ -17,6 +17,13 @@ from nblabel.suggest.model import SklearnBoxModel
 CLASSES = ["apple", "banana", "bread", "egg", "coin"]
 
 
+def _box_the_food(s: BoxSession, truth: dict, n: int) -> None:
+    """Label the next ``n`` photos with their true food boxes (no coin), as a person would."""
+    for _ in range(n):
+        s.set_boxes([b for b in truth[s.current.key] if b.label != "coin"])
+        s.next()
+
+
 def _alive() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("nblabel-")
             and t.is_alive()]
@@ -132,14 +139,11 @@ def test_a_model_whose_suggestions_keep_being_corrected_is_refitted_early(
                      refit_on_misses=refit_on_misses, explore=0.0, refine=False,
                      item_class="food").attach(s)
     try:
-        for _ in range(4):
-            s.set_boxes([b for b in truth[s.current.key] if b.label != "coin"])
-            s.next()
+        _box_the_food(s, truth, 4)
         assert a.wait(120) and a.model_version == 4
         for _ in range(3):  # three of its suggestions corrected: 3 of 3 shown
             assert s.suggestions()[0].source == "model"
-            s.set_boxes([b for b in truth[s.current.key] if b.label != "coin"])
-            s.next()
+            _box_the_food(s, truth, 1)
         assert a.wait(120)
         if refit_on_misses is None:  # on schedule only: the next fit at 64 labels
             assert [f["labels"] for f in a.fits] == [4] and a.model_verdicts == [3, 3]
@@ -161,9 +165,7 @@ def test_group_chunk_deals_the_groups_round_by_round_once_a_model_exists(food):
     a = BoxAssistant(model=model, tracker=None, first_fit=6, explore=0.0, group_chunk=2,
                      item_class="food").attach(s)
     try:
-        for _ in range(6):
-            s.set_boxes([b for b in truth[s.current.key] if b.label != "coin"])
-            s.next()
+        _box_the_food(s, truth, 6)
         assert a.wait(120) and a.model_version == 6
         here = images.at[s.current.key, "group"]
         order = [k for k in (str(images.index[p]) for p in s.queue.order)
@@ -295,9 +297,7 @@ def test_a_box_a_second_look_does_not_confirm_is_shown_as_a_suspected_miss(food,
     a = BoxAssistant(model=Fixed(fickle), tracker=None, first_fit=2, explore=0.0,
                      item_class="food", refine=False).attach(s)
     try:
-        for _ in range(2):
-            s.set_boxes([b for b in truth[s.current.key] if b.label != "coin"])
-            s.next()
+        _box_the_food(s, truth, 2)
         assert a.wait(120) and a.model_version == 2
         key = s.current.key
         (sugg,) = s.suggestions(key)
