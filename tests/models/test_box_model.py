@@ -189,6 +189,35 @@ def test_refine_boxes_runs_the_crop_pass_on_given_boxes(monkeypatch: pytest.Monk
         m.refine_boxes([img], [])
 
 
+def test_the_crop_pass_averages_the_edges_of_its_looks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``refine_scales``: one look per crop scale; the edges of the looks that found the
+    object are averaged, a look that found nothing is left out, none at all keeps the box."""
+    from nblabel.models.boxes import BoxModel
+
+    m = BoxModel(refine_scales=(1.0, 1.25))
+    assert BoxModel().refine_scales == (1.0, 1.25)
+    near = {1.6: Box("x", 10, 20, 50, 60, score=0.8), 2.0: Box("x", 14, 24, 58, 60, score=0.4)}
+    looks: list[float] = []
+
+    def look(images, jobs, context):
+        looks.append(round(context, 6))
+        return [near.get(round(context, 6)) for _ in jobs]
+
+    monkeypatch.setattr(m, "_look", look)
+    img = np.zeros((80, 80, 3), np.uint8)
+    given = Box("pear", 8, 18, 60, 64, score=0.5, source="tracker")
+    ((b,),) = m._refine([img], [(given,)])
+    assert looks == [1.6, 2.0]
+    assert (b.x0, b.y0, b.x1, b.y1) == (12, 22, 54, 60)
+    assert (b.label, b.source) == ("pear", "tracker")
+    assert b.score == pytest.approx((0.5 * 0.6) ** 0.5)
+    del near[2.0]  # the wider look finds nothing: the other's edges alone
+    ((b,),) = m._refine([img], [(given,)])
+    assert (b.x0, b.y0, b.x1, b.y1) == (10, 20, 50, 60)
+    near.clear()
+    assert m._refine([img], [(given,)]) == [(given,)]
+
+
 class _CpuNet:
     def to(self, device):
         return self
