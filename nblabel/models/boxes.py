@@ -69,8 +69,8 @@ class BoxModel(FilesMixin):
         The crop pass looks at each box through crops of ``context`` times each of these
         factors and averages the edges it finds (a box found in none is kept). Two looks,
         at 1.6 and 2.0 times the box, placed more boxes within IoU 0.7 of the truth than
-        one at 1.6 on held-out food types (model boxes +1 point, tracker boxes +2, after
-        edge snapping; ``benchmarks/analysis/crop_scales_study.py``).
+        one at 1.6 on food types the model never saw (model boxes +1 to +2 points, tracker
+        boxes +1, after edge snapping; ``benchmarks/analysis/crop_scales_study.py``).
     tta : bool
         Average the masks of the image and its mirror image.
     threshold : float
