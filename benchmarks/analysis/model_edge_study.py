@@ -16,50 +16,17 @@ through the model's crop pass.
 Usage: .venv/bin/python benchmarks/analysis/model_edge_study.py groups|types SEED
 (from the repository root, with ../shared/data/ecustfd beside it; 2-5 min on 2 cores).
 """
-import random
-import re
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from ecustfd_split import split, tracked
 
-from nblabel.data.images import load_image
-from nblabel.io.voc import read_voc
-from nblabel.models.box_data import scaled
 from nblabel.models.boxes import BoxModel
 from nblabel.suggest.snap import snap_box
-from nblabel.suggest.tracker import propagate
 
-HELD = {0: ("bun", "egg", "grape", "qiwi", "peach"),
-        1: ("apple", "bread", "lemon", "mooncake", "tomato")}
-root = Path("../shared/data/ecustfd")
 mode, seed = sys.argv[1], int(sys.argv[2])
-groups: dict[str, list[Path]] = {}
-for f in sorted((root / "JPEGImages").iterdir()):
-    groups.setdefault(re.sub(r"\(\d+\)$", "", f.stem), []).append(f)
-names = sorted(groups)
-random.Random(seed).shuffle(names)
-kind = lambda g: re.match(r"[a-z_]+", g).group(0)  # noqa: E731
-if mode == "types":
-    train_g = [g for g in names if kind(g) not in HELD[seed]][:60]
-    test_g = [g for g in names if kind(g) in HELD[seed]][:60]
-else:
-    train_g, test_g = names[:60], names[60:120]
-
-
-def load(gs):
-    out = []
-    for g in gs:
-        for f in sorted(groups[g], key=lambda p: int(re.search(r"\((\d+)\)$", p.stem)[1])):
-            ann = read_voc(root / "Annotations" / (f.stem + ".xml"))
-            im = load_image(f, max_side=320)
-            bs = [b.replace(label=kind(g)) for b in ann.boxes if b.label != "coin"]
-            out.append((g, im, tuple(scaled(bs, im.scale))))
-    return out
-
-
-train, test = load(train_g), load(test_g)
+train, test, test_g = split(mode, seed)
 t0 = time.time()
 m = BoxModel(max_steps=1000, random_state=0)
 m.fit([im.pixels for _, im, _ in train], [list(b) for _, _, b in train])
@@ -90,13 +57,7 @@ report("no crop pass", m.predict(ims, max_boxes=1), truth)
 m.refine, m.edge_threshold = True, 0.65
 
 # the tracker: each test group tracked from its first photo's true box
-t_ims, t_truth, t_box = [], [], []
-for g in test_g:
-    rows = [r for r in test if r[0] == g]
-    out = propagate([r[1].pixels for r in rows], {0: rows[0][2][0]})
-    for r, bs in list(zip(rows, out))[1:]:
-        if bs:
-            t_ims.append(r[1].pixels), t_truth.append(r[2][0]), t_box.append((bs[0],))
+t_ims, t_truth, t_box = tracked(test, test_g)
 print(f"tracker: {len(t_box)} tracked photos")
 report("tracker", t_box, t_truth)
 report("tracker + snapping", snapped(t_ims, t_box), t_truth)
