@@ -11,7 +11,9 @@ Trains one ``BoxModel(max_steps=1000)`` on the photos of 60 ECUSTFD groups (work
 Prints, per variant, the mean IoU with the truth, the share >= 0.7 and >= 0.5, and the
 median width ratio (predicted / true). The tracker section tracks each test group from its
 first photo's true box and compares the tracker's boxes as they are, snapped, and passed
-through the model's crop pass.
+through the model's crop pass. The figures in ``boxes.md`` were made when the crop pass
+looked once (``BoxModel(refine_scales=(1.0,))``); today's default looks twice
+(``crop_scales_study.py``).
 
 Usage: .venv/bin/python benchmarks/analysis/model_edge_study.py groups|types SEED
 (from the repository root, with ../shared/data/ecustfd beside it; 2-5 min on 2 cores).
