@@ -8,10 +8,12 @@ A label on one image of a group is carried through the group, forward and backwa
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import numpy as np
@@ -20,7 +22,9 @@ from nblabel.data.images import LoadedImage, load_image
 from nblabel.shapes import Box
 from nblabel.suggest.tracker import TrackParams, propagate
 
-__all__ = ["TrackingMixin", "scaled", "track_chain"]
+__all__ = ["InlineExecutor", "TrackingMixin", "scaled", "track_chain"]
+
+log = logging.getLogger("nblabel")
 
 
 # ------------------------------------------------------------------ executor-side work
@@ -53,6 +57,26 @@ def scaled(boxes: Sequence[Box], s: float) -> list[Box]:
     return [b.replace(x0=b.x0 * s, y0=b.y0 * s, x1=b.x1 * s, y1=b.y1 * s) for b in boxes]
 
 
+#: said once when the local worker processes could not run a tracking job
+POOL_BROKEN = (
+    "tracking moved into this process: its worker processes stopped ({error}). In a Python "
+    "script, put the code that starts the assistant under `if __name__ == \"__main__\":` -- "
+    "worker processes start by importing the script again (the spawn start method)"
+)
+
+
+class InlineExecutor(Executor):
+    """Runs each submitted call at once, in the caller's thread (the fallback when the
+    local process pool cannot run)."""
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as e:  # handed to the caller through the future
+            fut.set_exception(e)
+        return fut
+
 
 class TrackingMixin:
     """Tracking jobs of :class:`~nblabel.assist.boxes.BoxAssistant` (its state: ``session``,
@@ -83,6 +107,17 @@ class TrackingMixin:
                 n, mp_context=multiprocessing.get_context("spawn"))
         return self._owned_executor
 
+    def _pool_broken(self, error: BaseException) -> None:
+        """Replace a local process pool that broke (its workers died, or could not start)
+        by tracking in this process, and say so once."""
+        pool, self._owned_executor = self._owned_executor, InlineExecutor()
+        if pool is not None and not isinstance(pool, InlineExecutor):
+            pool.shutdown(wait=False, cancel_futures=True)
+            msg = "assistant: " + POOL_BROKEN.format(error=f"{type(error).__name__}: {error}")
+            log.warning(msg)
+            self.errors.append(msg)
+            self._emit("error", error=msg)
+
     def _segment(self, pos: int, step: int) -> list[int]:
         members = self._groups[int(self._group_of[pos])]
         j = members.index(pos) + step
@@ -112,7 +147,14 @@ class TrackingMixin:
                 runs.append((targets, ex.submit(track_chain, frames, boxes, self.work_side,
                                                 params)))
         for targets, fut in runs:
-            found = fut.result()
+            try:
+                found = fut.result()
+            except BrokenProcessPool as e:
+                if self.executor is not None:
+                    raise  # the user's executor: theirs to mend
+                self._pool_broken(e)
+                frames = [self._frame_ref(p) for p in (pos, *targets)]
+                found = track_chain(frames, boxes, self.work_side, params)
             if not self._track_lane.current(generation):
                 return
             for p, bs in zip(targets, found):

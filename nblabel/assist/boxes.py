@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import threading
 import time
 from collections import OrderedDict
@@ -64,6 +65,13 @@ log = logging.getLogger("nblabel")
 
 
 # --------------------------------------------------------------------------- assistant
+def _in_a_worker_importing_main() -> bool:
+    """True in a process started with the spawn (or forkserver) method while it imports
+    the parent's main script -- a script without a main guard (the flag the standard
+    library checks before it refuses to start processes there)."""
+    return bool(getattr(multiprocessing.current_process(), "_inheriting", False))
+
+
 class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
     """Tracker propagation, background retraining and queue order for a box session.
 
@@ -209,6 +217,11 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         labels are tracked, learned from and its queue reordered. Returns ``self``."""
         if self.session is not None:
             raise RuntimeError("this BoxAssistant is already attached; make a new one")
+        if _in_a_worker_importing_main():
+            raise RuntimeError(
+                "a worker process of the assistant is running this script again: put the "
+                "script's code under `if __name__ == \"__main__\":` (worker processes import "
+                "the main script; the assistant then tracks in its own process)")
         if not hasattr(session, "classes") or session.items.image_column is None:
             raise InputError("BoxAssistant needs a BoxSession of images")
         if self.tracker is not None and self.tracker not in TRACKERS:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -358,3 +363,43 @@ def test_tracker_boxes_go_through_the_models_crop_pass_once_a_model_exists(food)
     for r, t in zip(sorted(refined, key=lambda b: b.label), sorted(raw, key=lambda b: b.label)):
         assert r.label == t.label and r.source == "tracker" and r.score == t.score
         assert r.xyxy == pytest.approx(_shrunk(t).xyxy, abs=0.01)
+
+
+SCRIPT_WITHOUT_MAIN_GUARD = """
+import json
+from nblabel.assist import BoxAssistant
+from nblabel.data.datasets import food_sample
+from nblabel.session import BoxSession
+from nblabel.shapes import Box
+
+images, truth = food_sample()
+s = BoxSession(images, image="path", classes=["apple", "banana", "bread", "egg", "coin"],
+               group="group")
+a = BoxAssistant(model=None, processes=1).attach(s)
+first = s.current.key
+s.set_boxes([Box(r.label, r.x0, r.y0, r.x1, r.y1) for r in truth[truth.id == first].itertuples()])
+s.next()
+a.wait(120)
+groups = images["group"]
+print(json.dumps({"same_group": bool(groups[s.current.key] == groups[first]),
+                  "suggestions": [x.source for x in s.suggestions()], "errors": a.errors}))
+a.close()
+"""
+
+
+def test_a_script_without_a_main_guard_still_gets_tracker_suggestions_and_is_told_why(
+        tmp_path):
+    # the worker processes start by importing the main script again; without
+    # `if __name__ == "__main__":` that would run the whole script in each of them
+    script = tmp_path / "label.py"
+    script.write_text(SCRIPT_WITHOUT_MAIN_GUARD)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+    assert len(lines) == 1, done.stdout  # the worker did not run the script's labeling
+    out = json.loads(lines[0])
+    assert out["same_group"] and out["suggestions"] == ["tracker"]  # tracked in-process
+    assert len(out["errors"]) == 1 and '__name__ == "__main__"' in out["errors"][0]
+    assert "tracking moved into this process" in out["errors"][0]
