@@ -265,6 +265,7 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
                                 on_finish=lambda: self._emit("status"))
         session.on_change(self._on_change)
         self._reorder_queue()
+        self._warm_up_tracking()
         for pos in sorted(self._labeled):  # a resumed session: carry what is there
             self._request_tracking(pos)
         self._maybe_fit()

@@ -403,3 +403,20 @@ def test_a_script_without_a_main_guard_still_gets_tracker_suggestions_and_is_tol
     assert out["same_group"] and out["suggestions"] == ["tracker"]  # tracked in-process
     assert len(out["errors"]) == 1 and '__name__ == "__main__"' in out["errors"][0]
     assert "tracking moved into this process" in out["errors"][0]
+
+
+def test_tracking_workers_start_with_the_assistant_only_when_there_are_groups(food):
+    images, _ = food
+    grouped = BoxSession(images, image="path", classes=CLASSES, group="group")
+    a = BoxAssistant(model=None, processes=1).attach(grouped)
+    try:  # started before the first label: the first box is carried without a cold start
+        assert len(multiprocessing.active_children()) == 1
+    finally:
+        a.close()
+    assert not multiprocessing.active_children()
+    alone = BoxSession(images, image="path", classes=CLASSES)  # no group: nothing to carry
+    b = BoxAssistant(model=None, processes=1).attach(alone)
+    try:
+        assert not multiprocessing.active_children()
+    finally:
+        b.close()
