@@ -18,9 +18,9 @@ __all__ = ["PostingMixin"]
 
 class PostingMixin:
     """Posting of :class:`~nblabel.assist.boxes.BoxAssistant` (its state: ``session``,
-    ``trust``, ``calibrator``, ``rules``, ``refine``, ``refine_band``, ``check_misses``,
-    ``fits``, ``model_version``, ``refine_ms``, ``_tracked``, ``_tracked_refined``,
-    ``_predicted``,
+    ``trust``, ``calibrator``, ``rules``, ``refine``, ``refine_band``, ``refine_pull``,
+    ``check_misses``, ``fits``, ``model_version``, ``refine_ms``, ``_tracked``,
+    ``_tracked_refined``, ``_predicted``,
     ``_second_look_boxes``, ``_size_stats``, ``_doubts``, ``_posted``, ``_scores``,
     ``_shown``, ``_labeled``, ``_classes_of``, ``_closed``, ``_lock``)."""
 
@@ -69,16 +69,18 @@ class PostingMixin:
                   replace="all", note=self.note(key))  # the note reaches a whole team
 
     def _refined(self, pos: int, boxes: tuple[Box, ...]) -> tuple[Box, ...]:
-        """Each box's edges snapped to the nearest strong boundary (work-size image)."""
-        from nblabel.suggest.snap import snap_box
+        """Each box's edges moved toward the nearest strong boundary (work-size image;
+        ``refine_pull`` of the way)."""
+        from nblabel.suggest.snap import pulled, snap_box
 
         t0 = time.perf_counter()
         try:
             im = self._image(pos)
         except Exception:  # no image, no refinement: the box is shown as it is
             return boxes
-        snapped = [snap_box(im.pixels, b, band=self.refine_band)
-                   for b in scaled(boxes, im.scale)]
+        work = scaled(boxes, im.scale)
+        snapped = [pulled(b, snap_box(im.pixels, b, band=self.refine_band), self.refine_pull)
+                   for b in work]
         out = scaled(snapped, 1.0 / im.scale)
         self.refine_ms.append((time.perf_counter() - t0) * 1000)
         del self.refine_ms[:-100_000]

@@ -18,7 +18,7 @@ import numpy as np
 from nblabel.errors import InputError
 from nblabel.shapes import Box
 
-__all__ = ["EDGES", "snap_box"]
+__all__ = ["EDGES", "pulled", "snap_box"]
 
 #: Edge names, also accepted as compass letters ``w n e s``.
 EDGES = ("left", "top", "right", "bottom")
@@ -38,6 +38,16 @@ def _best(profile: np.ndarray, lo: int, pos: float, reach: float) -> float:
     at = lo + np.arange(profile.size)
     weight = 1.0 - 0.3 * np.abs(at - pos) / max(reach, 1.0)  # ties go to the nearest
     return float(at[int(np.argmax(profile * weight))])
+
+
+def pulled(box: Box, snapped: Box, pull: float) -> Box:
+    """``box`` with each edge moved ``pull`` of the way to where ``snapped`` has it (1: the
+    snapped box; 0: ``box``)."""
+    if pull == 1.0:
+        return snapped
+    a, b = box.xyxy, snapped.xyxy
+    x0, y0, x1, y1 = (u + pull * (v - u) for u, v in zip(a, b))
+    return snapped.replace(x0=x0, y0=y0, x1=x1, y1=y1)
 
 
 def snap_box(pixels: np.ndarray, box: Box, edges: Iterable[str | int] | None = None, *,
