@@ -260,21 +260,26 @@ def test_scores_become_calibrated_and_young_models_say_so(food):
 def test_suggestions_are_refined_by_edge_snapping_unless_turned_off(food):
     images, truth = food
     got = {}
-    for refine in (True, False):
+    for refine, pull in ((True, 0.5), (True, 1.0), (False, 0.5)):
         s = BoxSession(images.copy(), image="path", classes=CLASSES, group="group")
-        a = BoxAssistant(model=None, processes=1, refine=refine).attach(s)
+        a = BoxAssistant(model=None, processes=1, refine=refine, refine_pull=pull).attach(s)
         try:
             first = s.current.key
             s.set_boxes(truth[first])
             s.next()
             assert a.wait(120)
-            got[refine] = (s.suggestions()[0].value, list(a.refine_ms))
+            got[refine, pull] = (s.suggestions()[0].value, list(a.refine_ms))
         finally:
             a.close()
-    (snapped, ms), (raw, none) = got[True], got[False]
+    (half, ms), (full, _), (raw, none) = got[True, 0.5], got[True, 1.0], got[False, 0.5]
     assert ms and not none and all(t < 2000 for t in ms)
-    assert snapped != raw  # the edges moved
-    assert len(snapped) == len(raw) and all(a.iou(b) > 0.6 for a, b in zip(snapped, raw))
+    assert full != raw and half != raw  # the edges moved
+    assert len(full) == len(raw) and all(a.iou(b) > 0.6 for a, b in zip(full, raw))
+    # by default each edge goes halfway to where snapping puts it
+    by_label = {b.label: b for b in raw}
+    for h, f in zip(half, full):
+        r = by_label[h.label]
+        assert h.xyxy == pytest.approx([(u + v) / 2 for u, v in zip(r.xyxy, f.xyxy)], abs=0.5)
 
 
 class Fixed:

@@ -54,3 +54,13 @@ def test_offsets_within_the_band_are_undone(dx0, dy0, dx1, dy1):
     got = snap_box(scene(), Box("a", x0 + dx0, y0 + dy0, x1 + dx1, y1 + dy1))
     for v, want in zip(got.xyxy, OBJECT):
         assert abs(v - want) <= 1.5
+
+
+def test_pulled_moves_each_edge_the_given_share_of_the_way():
+    from nblabel.suggest.snap import pulled
+
+    box, snapped = Box("a", 10, 20, 110, 220), Box("a", 20, 10, 100, 240, source="tracker")
+    assert pulled(box, snapped, 1.0) == snapped
+    assert pulled(box, snapped, 0.0).xyxy == box.xyxy
+    half = pulled(box, snapped, 0.5)
+    assert half.xyxy == (15, 15, 105, 230) and half.source == "tracker"
