@@ -306,6 +306,7 @@ def _assistant(mode: str, args: argparse.Namespace) -> Any:
         fit_steps=args.steps, retrain_steps=args.retrain_steps, work_side=args.max_side,
         processes=args.cores, refine=not getattr(args, "no_refine", False),
         refine_tracked=not getattr(args, "no_refine_tracked", False),
+        refine_pull=getattr(args, "refine_pull", 0.5),
     )
 
 
@@ -415,6 +416,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="copy each run's SQLite store (every event) into this folder")
     p.add_argument("--no-refine", action="store_true",
                    help="the assistant shows suggestions without edge snapping")
+    p.add_argument("--refine-pull", type=float, default=0.5,
+                   help="how far suggested edges move toward the snapped boundary (1: all "
+                        "the way)")
     p.add_argument("--no-refine-tracked", action="store_true",
                    help="tracker boxes are shown without the model's crop pass")
     p.add_argument("--pace", type=float, default=0.0,
