@@ -135,8 +135,8 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
     reorder : bool
         Reorder the session's queue (by group, least certain first).
     refine : bool
-        Snap the edges of every suggested box to the nearest strong boundary before it is
-        shown (``refine_band``: how far, as a share of the box's size).
+        Move the edges of every suggested box toward the nearest strong boundary before it
+        is shown (``refine_band``: how far to look, as a share of the box's size).
     refine_pull : float
         How far each edge moves toward the boundary snapping found: 1 all the way, 0.5
         (default) halfway. On food types the model never saw, halfway placed as many boxes
@@ -237,6 +237,8 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
             raise InputError(f"unknown tracker {self.tracker!r}; use one of {TRACKERS}")
         if not 0.0 <= self.explore <= 1.0:
             raise InputError(f"explore must be in [0, 1], got {self.explore}")
+        if not 0.0 <= self.refine_pull <= 1.0:
+            raise InputError(f"refine_pull must be in [0, 1], got {self.refine_pull}")
         self.session = session
         self.model_ = self._make_model()
         self.model_version = 0  # labels the current model was trained on (0: none)

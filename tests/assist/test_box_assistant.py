@@ -15,6 +15,7 @@ import pytest
 from sklearn.linear_model import Ridge
 
 from nblabel.assist import BoxAssistant
+from nblabel.errors import InputError
 from nblabel.session import BoxSession
 from nblabel.shapes import Box
 from nblabel.suggest.model import SklearnBoxModel
@@ -202,6 +203,15 @@ def test_item_class_column_must_hold_session_classes(food):
     s = BoxSession(images, image="path", classes=["coin"], group="group")
     with pytest.raises(Exception, match="not session classes"):
         BoxAssistant(model=None, item_class="food").attach(s)
+
+
+@pytest.mark.parametrize("pull", [-0.1, 1.5])
+def test_refine_pull_outside_0_to_1_is_refused(food, pull):
+    images, _ = food
+    s = BoxSession(images, image="path", classes=CLASSES, group="group")
+    with pytest.raises(InputError, match="refine_pull"):
+        BoxAssistant(model=None, refine_pull=pull).attach(s)
+    assert not multiprocessing.active_children()  # refused before anything started
 
 
 @pytest.mark.slow
