@@ -53,6 +53,24 @@ def track_chain(frames: Sequence[Any], boxes: Sequence[Box], max_side: int,
     return [tuple(scaled(bs, 1.0 / im.scale)) for im, bs in zip(loaded[1:], found[1:])]
 
 
+def _exit_with_parent() -> None:
+    """Initializer of each local worker process: end it when the process that started it
+    ends, even by SIGKILL (a killed kernel), instead of leaving it behind."""
+    import threading
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        from multiprocessing.connection import wait
+
+        wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="nblabel-parent-watch", daemon=True).start()
+
+
 def _import_tracker() -> None:
     """Warm-up job of a worker process: import what tracking needs."""
     import cv2  # noqa: F401
@@ -109,7 +127,8 @@ class TrackingMixin:
             n = self.processes or min(2, len(os.sched_getaffinity(0)))
             # spawn: forking a process that runs threads can deadlock the child
             self._owned_executor = ProcessPoolExecutor(
-                n, mp_context=multiprocessing.get_context("spawn"))
+                n, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent)
         return self._owned_executor
 
     def _submit(self, fn: Any, *args: Any) -> Future:

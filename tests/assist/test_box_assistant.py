@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -435,3 +436,45 @@ def test_tracking_workers_start_with_the_assistant_only_when_there_are_groups(fo
         assert not multiprocessing.active_children()
     finally:
         b.close()
+
+
+KILLED_KERNEL = """
+import multiprocessing, time
+from nblabel.assist import BoxAssistant
+from nblabel.data.datasets import food_sample
+from nblabel.session import BoxSession
+if __name__ == "__main__":
+    images, _ = food_sample()
+    s = BoxSession(images, image="path", classes=["apple", "banana", "bread", "egg", "coin"],
+                   group="group")
+    a = BoxAssistant(model=None, processes=2).attach(s)
+    time.sleep(2)
+    print(" ".join(str(p.pid) for p in multiprocessing.active_children()), flush=True)
+    time.sleep(120)
+"""
+
+
+def test_the_tracking_workers_end_when_their_kernel_is_killed(tmp_path):
+    script = tmp_path / "kernel.py"
+    script.write_text(KILLED_KERNEL)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    kernel = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                              env=env, cwd=tmp_path)
+    try:
+        workers = [int(p) for p in kernel.stdout.readline().split()]
+        assert len(workers) >= 2  # the pool (and OpenCV) started with the assistant
+    finally:
+        kernel.kill()  # SIGKILL: no exit hooks run in the kernel
+        kernel.wait(10)
+
+    def alive(pid: int) -> bool:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split()[2] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 10
+    while any(alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [p for p in workers if alive(p)]
