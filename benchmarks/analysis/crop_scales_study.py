@@ -19,20 +19,15 @@ import sys
 import time
 
 import numpy as np
-from ecustfd_split import split, tracked
+from ecustfd_split import split, tracked, trained_model
 
-from nblabel.models.boxes import BoxModel
 from nblabel.suggest.snap import snap_box
 
 VARIANTS = {"one look, 1.6x": (1.0,), "1.6x + 2.0x (default)": (1.0, 1.25),
             "1.3x + 1.6x + 2.0x": (0.8125, 1.0, 1.25)}
 seed = int(sys.argv[1])
 train, test, test_g = split("types", seed)
-t0 = time.time()
-m = BoxModel(max_steps=1000, random_state=0)
-m.fit([im.pixels for _, im, _ in train], [list(b) for _, _, b in train])
-print(f"types {seed}: {len(train)} training photos, {len(test)} test photos, "
-      f"fit {time.time() - t0:.0f} s")
+m = trained_model(train, f"types {seed} ({len(test)} test photos)")
 
 
 def report(name, ims, preds, truth):

@@ -7,6 +7,7 @@ Run the studies from the repository root, with ``../shared/data/ecustfd`` beside
 """
 import random
 import re
+import time
 from pathlib import Path
 
 from nblabel.data.images import load_image
@@ -66,3 +67,15 @@ def tracked(test, test_groups):
             if bs:
                 t_ims.append(r[1].pixels), t_truth.append(r[2][0]), t_box.append((bs[0],))
     return t_ims, t_truth, t_box
+
+
+def trained_model(train, label):
+    """The studies' model: ``BoxModel(max_steps=1000)`` fitted on the training photos;
+    prints ``label``, the photo counts and the fit time."""
+    from nblabel.models.boxes import BoxModel
+
+    t0 = time.time()
+    m = BoxModel(max_steps=1000, random_state=0)
+    m.fit([im.pixels for _, im, _ in train], [list(b) for _, _, b in train])
+    print(f"{label}: {len(train)} training photos, fit {time.time() - t0:.0f} s", flush=True)
+    return m

@@ -19,21 +19,15 @@ Usage: .venv/bin/python benchmarks/analysis/model_edge_study.py groups|types SEE
 (from the repository root, with ../shared/data/ecustfd beside it; 2-5 min on 2 cores).
 """
 import sys
-import time
 
 import numpy as np
-from ecustfd_split import split, tracked
+from ecustfd_split import split, tracked, trained_model
 
-from nblabel.models.boxes import BoxModel
 from nblabel.suggest.snap import snap_box
 
 mode, seed = sys.argv[1], int(sys.argv[2])
 train, test, test_g = split(mode, seed)
-t0 = time.time()
-m = BoxModel(max_steps=1000, random_state=0)
-m.fit([im.pixels for _, im, _ in train], [list(b) for _, _, b in train])
-print(f"{mode} {seed}: {len(train)} training photos, {len(test)} test photos, "
-      f"fit {time.time() - t0:.0f} s")
+m = trained_model(train, f"{mode} {seed} ({len(test)} test photos)")
 
 
 def report(name, preds, truth):

@@ -15,23 +15,16 @@ each test group's first photo), with the default two-look crop pass. Variants of
 Usage: .venv/bin/python benchmarks/analysis/snap_blend_study.py SEED  (repository root)
 """
 import sys
-import time
 
 import numpy as np
-from ecustfd_split import split, tracked
+from ecustfd_split import split, tracked, trained_model
 
-from nblabel.models.boxes import BoxModel
-from nblabel.suggest.snap import snap_box
-
-
-def half(a, b):
-    return a.replace(x0=(a.x0 + b.x0) / 2, y0=(a.y0 + b.y0) / 2, x1=(a.x1 + b.x1) / 2,
-                     y1=(a.y1 + b.y1) / 2)
+from nblabel.suggest.snap import pulled, snap_box
 
 
 def variants(im, box):
     s = snap_box(im, box, band=0.1)
-    return {"none": box, "full snap (default)": s, "half snap": half(box, s),
+    return {"none": box, "full snap (default)": s, "half snap": pulled(box, s, 0.5),
             "snap if it moves little (IoU >= 0.85)": s if s.iou(box) >= 0.85 else box,
             "snap, band 0.05": snap_box(im, box, band=0.05)}
 
@@ -53,11 +46,7 @@ def report(name, ims, preds, truth):
 
 seed = int(sys.argv[1])
 train, test, test_g = split("types", seed)
-t0 = time.time()
-m = BoxModel(max_steps=1000, random_state=0)
-m.fit([im.pixels for _, im, _ in train], [list(b) for _, _, b in train])
-print(f"types {seed}: {len(train)} training photos, {len(test)} test photos, "
-      f"fit {time.time() - t0:.0f} s", flush=True)
+m = trained_model(train, f"types {seed} ({len(test)} test photos)")
 ims, truth = [im.pixels for _, im, _ in test], [b[0] for _, _, b in test]
 report("model", ims, m.predict(ims, max_boxes=1), truth)
 t_ims, t_truth, t_box = tracked(test, test_g)
