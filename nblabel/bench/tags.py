@@ -15,13 +15,15 @@ vocabulary tags that occur in at least ``--min-count`` (10) training projects. A
 annotator labels the pool through the product (:func:`simulate`): a ``TagSession`` with the
 labelers' assistant, which refits the default model (:class:`nblabel.models.text.TextTagModel`)
 every ``--early-batch`` labels until ``--early-until``, then every ``--batch``, and reorders
-the queue by the strategy (with ``--exploration`` random share). Every 25 labels: micro- and
+the queue by the strategy (with ``--exploration`` random share) times information density
+(``--density``, fading out over the first ``--density-fade`` labels). Every 25 labels: micro- and
 macro-F1 on the test set, and the annotator's effort (tags accepted from the numbered
 suggestions with one key, tags typed, actions per item).
 
 ``labels_to_match_random_800``: for each strategy, the first label count (multiple of 25)
-where its mean micro-F1 over seeds reaches random order's mean micro-F1 at 800 labels;
-``null`` when it never does within ``--max-labels``.
+where its mean micro-F1 over seeds reaches random order's mean micro-F1 at 800 labels (at
+the last checkpoint of a shorter ``--max-labels``); ``null`` when it never does within
+``--max-labels``.
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ def simulate(
     exploration: float = 0.2,
     aggregate: str = "mean",
     density: float = 0.0,
+    density_fade: int | None = 200,
     vocab: TagVocabulary | None = None,
     model_params: dict[str, Any] | None = None,
     every: int = 25,
@@ -135,7 +138,8 @@ def simulate(
     binding = ActiveBinding(
         session, model, order=strategy, retrain_every=batch, random_state=seed,
         exploration=exploration, aggregate=aggregate, density=density,
-        early_retrain_every=early_batch, early_until=early_until, min_labels=early_batch,
+        density_fade=density_fade, early_retrain_every=early_batch, early_until=early_until,
+        min_labels=early_batch,
     )
     learner = binding.learner
     curve: dict[str, list[float]] = {
@@ -260,6 +264,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--aggregate", choices=("mean", "max"), default="mean")
     p.add_argument("--density", type=float, default=1.0,
                    help="exponent of information density weighting (0 = off)")
+    p.add_argument("--density-fade", type=int, default=200, metavar="N",
+                   help="labels over which the density exponent falls to 0 (0: no fading)")
     p.add_argument("--min-count", type=int, default=10)
     p.add_argument("--mention-weight", type=float, default=None,
                    help="override TextTagModel.mention_weight (0 = no mention features)")
@@ -317,7 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             simulate(task, s, seed=seed, max_labels=args.max_labels, batch=args.batch,
                      early_batch=args.early_batch, early_until=args.early_until,
                      exploration=args.exploration, aggregate=args.aggregate,
-                     density=args.density, vocab=vocab, model_params=model_params)
+                     density=args.density, density_fade=args.density_fade or None, vocab=vocab,
+                     model_params=model_params)
             for seed in range(args.seeds)
         ]
         results[s] = {
@@ -332,7 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             for n in CHECKPOINTS if str(n) in results[s]["micro_f1"]
         )
         print(f"{s:17s} micro-F1 {line}  ({results[s]['seconds']} s)", flush=True)
-    target, match = labels_to_match(results, at=min(800, args.max_labels))
+    # the last checkpoint at or under 800 (a --max-labels off the 25 grid has none of its own)
+    target, match = labels_to_match(results, at=min(800, args.max_labels // 25 * 25))
     out = {
         "benchmark": "tags",
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},

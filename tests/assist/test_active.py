@@ -211,3 +211,39 @@ def test_after_a_reorder_next_serves_the_most_wanted_item():
     best = max(open_, key=lambda p: pri[p])
     assert s.next().position == best
     learner.close()
+
+
+class DenseModel(SlowModel):
+    """SlowModel with ``features``: short texts sit together, long ones apart."""
+
+    def features(self, X):
+        v = np.array([[1.0, (len(str(x)) / 13) ** 3] for x in X])
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _priorities_after(n_labels, **kw):
+    s = _session()
+    learner = ActiveLearner(DenseModel(), strategy="margin", exploration=0.0,
+                            retrain_every=1000, min_labels=1, **kw).attach(s)
+    for i in range(n_labels):
+        s.set_tags(["a"] if i % 2 else ["b"])
+        s.next()
+    learner.start()
+    assert learner.wait(30) and learner.status == "idle", learner.error
+    open_ = [p for p in range(len(s.items)) if not s.is_labeled(s.items.keys[p])]
+    order = sorted(open_, key=lambda p: (-learner.priorities_[p], p))
+    learner.close()
+    return order
+
+
+def test_density_weighting_fades_out_over_density_fade_labels():
+    plain = _priorities_after(4, density=0.0)
+    assert _priorities_after(4, density=1.0) != plain  # density reorders the queue ...
+    assert _priorities_after(4, density=1.0, density_fade=100) != plain
+    assert _priorities_after(4, density=1.0, density_fade=4) == plain  # ... until it fades
+    learner = ActiveLearner(DenseModel(), density=2.0, density_fade=100)
+    assert learner.density_exponent(0) == 2.0
+    assert learner.density_exponent(25) == pytest.approx(1.5)
+    assert learner.density_exponent(100) == learner.density_exponent(400) == 0.0
+    with pytest.raises(ValueError, match="density_fade"):
+        ActiveLearner(DenseModel(), density_fade=0)
