@@ -8,7 +8,7 @@ from typing import Any
 
 from nblabel.errors import InputError
 
-__all__ = ["build_net", "input_layout", "place_net", "resolve_device", "torch_module"]
+__all__ = ["build_net", "resolve_device", "torch_module"]
 
 
 def torch_module() -> Any:
@@ -49,25 +49,6 @@ def resolve_device(device: Any = "auto") -> Any:
         raise InputError(f"device {device!r} asked but Apple MPS is not available here; "
                          "use device='auto' or 'cpu'")
     return dev
-
-
-def place_net(net: Any, device: Any) -> Any:
-    """``net`` on ``device``; on the CPU in channels-last memory layout, which oneDNN's
-    convolutions run about 1.2-1.3x faster here (outputs equal to ~1e-7;
-    ``benchmarks/results/boxes.md``). GPUs keep the default layout (not measured here)."""
-    torch = torch_module()
-    net = net.to(device)
-    if torch.device(device).type == "cpu":
-        net = net.to(memory_format=torch.channels_last)
-    return net
-
-
-def input_layout(x: Any, device: Any) -> Any:
-    """A ``(n, c, h, w)`` input batch in the memory layout :func:`place_net` chose."""
-    torch = torch_module()
-    if torch.device(device).type == "cpu":
-        return x.contiguous(memory_format=torch.channels_last)
-    return x
 
 
 def build_net(n_classes: int, width: int) -> Any:

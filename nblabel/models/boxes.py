@@ -37,7 +37,7 @@ from nblabel.models.box_data import (
     sample_view,
 )
 from nblabel.models.box_files import FilesMixin
-from nblabel.models.box_net import build_net, input_layout, place_net, resolve_device
+from nblabel.models.box_net import build_net, resolve_device
 from nblabel.models.box_net import torch_module as _torch
 from nblabel.shapes import Box
 
@@ -220,7 +220,7 @@ class BoxModel(FilesMixin):
         if not (self.warm_start and same and hasattr(self, "net_")):
             self.classes_ = classes
             self.net_ = build_net(len(classes), self.width)
-        net = self.net_ = place_net(self.net_, dev)
+        net = self.net_.to(dev)
         opt = torch.optim.AdamW(net.parameters(), lr=self.lr, weight_decay=1e-4)
         sched = torch.optim.lr_scheduler.OneCycleLR(
             opt, max_lr=self.lr, total_steps=max(self.max_steps, 2), pct_start=0.15
@@ -237,7 +237,7 @@ class BoxModel(FilesMixin):
             if self.max_seconds is not None and time.perf_counter() - t0 > self.max_seconds:
                 break
             xs, objs, clss = (torch.as_tensor(a).to(dev, non_blocking=True) for a in next(it))
-            x = input_layout(xs.permute(0, 3, 1, 2).div_(255.0).sub_(0.5), dev)
+            x = xs.permute(0, 3, 1, 2).div_(255.0).sub_(0.5)
             with self._autocast(dev):
                 out = net(x)
             out = out.float()
@@ -282,7 +282,7 @@ class BoxModel(FilesMixin):
         torch = _torch()
         dev = next(self.net_.parameters()).device
         x = torch.from_numpy(np.stack(crops)).to(dev, non_blocking=True).float()
-        x = input_layout(x.permute(0, 3, 1, 2).div_(255.0).sub_(0.5), dev)
+        x = x.permute(0, 3, 1, 2).div_(255.0).sub_(0.5)
         with torch.inference_mode(), self._autocast(dev):
             out = self.net_(x)
             if self.tta:
@@ -330,7 +330,7 @@ class BoxModel(FilesMixin):
         """
         if not hasattr(self, "net_"):
             raise RuntimeError("BoxModel is not fitted yet: call fit(images, boxes) first")
-        self.net_ = place_net(self.net_, self._setup())
+        self.net_.to(self._setup())
         s = self.input_size
         results: list[tuple[Box, ...]] = []
         for start in range(0, len(images), batch_size):
@@ -376,7 +376,7 @@ class BoxModel(FilesMixin):
             raise RuntimeError("BoxModel is not fitted yet: call fit(images, boxes) first")
         if len(images) != len(boxes):
             raise ValueError(f"{len(images)} images but {len(boxes)} box lists")
-        self.net_ = place_net(self.net_, self._setup())
+        self.net_.to(self._setup())
         jobs = [(i, b) for i, bs in enumerate(boxes) for b in bs]  # one box per entry
         found: list[tuple[Box, ...]] = []
         for start in range(0, len(jobs), 64):
