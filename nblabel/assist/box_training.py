@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -29,7 +30,7 @@ class TrainingMixin:
     """Training jobs of :class:`~nblabel.assist.boxes.BoxAssistant` (its state: ``session``,
     ``model``, ``model_``, ``model_version``, ``first_fit``, ``retrain_growth``,
     ``retrain_min_new``, ``max_fit_labels``, ``refit_on_misses``, ``model_verdicts``,
-    ``fit_steps``, ``retrain_steps``, ``work_side``,
+    ``fit_steps``, ``retrain_steps``, ``retrain_epochs``, ``min_retrain_steps``, ``work_side``,
     ``cache_images``, ``check_misses``, ``refine_tracked``, ``_cache``, ``_labeled``,
     ``_tracked``, ``_tracked_refined``, ``_predicted``, ``_second_look_boxes``,
     ``_size_stats``, ``_model_lane``, ``_lock``)."""
@@ -63,6 +64,15 @@ class TrainingMixin:
         with self._lock:
             shown, corrected = self.model_verdicts
         return k is not None and corrected >= k and corrected >= WEAK_SHARE * shown
+
+    def steps_for(self, n_labels: int, batch_size: int) -> int:
+        """Training steps of the next fit of the default model on ``n_labels`` labels."""
+        if self.model_version == 0:
+            return self.fit_steps
+        if self.retrain_epochs is None:
+            return self.retrain_steps
+        steps = math.ceil(self.retrain_epochs * n_labels / max(batch_size, 1))
+        return min(self.retrain_steps, max(self.min_retrain_steps, steps))
 
     def _maybe_fit(self) -> None:
         reason = self._due()
@@ -98,7 +108,7 @@ class TrainingMixin:
             return
         model = self.model_
         if isinstance(self.model, str) and hasattr(model, "max_steps"):
-            model.max_steps = self.fit_steps if self.model_version == 0 else self.retrain_steps
+            model.max_steps = self.steps_for(len(snap), getattr(model, "batch_size", 16))
         images, boxes = [], []
         for p, bs in snap:
             try:

@@ -115,8 +115,16 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         weak early model is replaced as soon as it shows itself weak. ``None``: on
         schedule only.
     fit_steps, retrain_steps : int
-        Training steps of the first and later fits (the default model only). 1000: on full
-        ECUSTFD twice the steps gave no fewer corrections (218 vs 222) in 2.3x the time.
+        Training steps of the first fit and the most of a later (warm-started) fit, for the
+        default model only. 1000: on full ECUSTFD twice the steps gave no fewer
+        corrections (218 vs 222) in 2.3x the time.
+    retrain_epochs, min_retrain_steps : float, int
+        A later fit runs enough steps for ``retrain_epochs`` passes over its labels (in
+        batches of the model's ``batch_size``), at least ``min_retrain_steps`` and at most
+        ``retrain_steps``: a warm start on a few hundred labels needs fewer steps than one
+        on a thousand. ``retrain_epochs=None``: always ``retrain_steps``. On full ECUSTFD,
+        600 steps for every later fit cost 133 corrections against 116, nearly all of them
+        after 900 labels (``benchmarks/results/boxes.md``).
     work_side : int
         Images are tracked and modelled at most this many pixels on their longer side.
     track_ahead : int or None
@@ -178,6 +186,8 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         refit_on_misses: int | None = 10,
         fit_steps: int = 1000,
         retrain_steps: int = 1000,
+        retrain_epochs: float | None = 20.0,
+        min_retrain_steps: int = 600,
         work_side: int = 320,
         track_ahead: int | None = 2,
         executor: Executor | None = None,
@@ -205,6 +215,8 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         self.refit_on_misses = refit_on_misses
         self.fit_steps = fit_steps
         self.retrain_steps = retrain_steps
+        self.retrain_epochs = retrain_epochs
+        self.min_retrain_steps = min_retrain_steps
         self.work_side = work_side
         self.track_ahead = track_ahead
         self.executor = executor
@@ -239,6 +251,8 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
             raise InputError(f"explore must be in [0, 1], got {self.explore}")
         if not 0.0 <= self.refine_pull <= 1.0:
             raise InputError(f"refine_pull must be in [0, 1], got {self.refine_pull}")
+        if self.retrain_epochs is not None and not self.retrain_epochs > 0:
+            raise InputError(f"retrain_epochs must be > 0 or None, got {self.retrain_epochs}")
         self.session = session
         self.model_ = self._make_model()
         self.model_version = 0  # labels the current model was trained on (0: none)

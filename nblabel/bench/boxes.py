@@ -304,6 +304,8 @@ def _assistant(mode: str, args: argparse.Namespace) -> Any:
         retrain_min_new=args.retrain_min_new, max_fit_labels=args.max_train_labels,
         refit_on_misses=getattr(args, "refit_on_misses", 10) or None,
         fit_steps=args.steps, retrain_steps=args.retrain_steps, work_side=args.max_side,
+        retrain_epochs=getattr(args, "retrain_epochs", 20.0) or None,
+        min_retrain_steps=getattr(args, "min_retrain_steps", 600),
         processes=args.cores, refine=not getattr(args, "no_refine", False),
         refine_tracked=not getattr(args, "no_refine_tracked", False),
         refine_pull=getattr(args, "refine_pull", 0.5),
@@ -403,7 +405,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--tracker", default="csrt")
     p.add_argument("--first-train", type=int, default=20)
     p.add_argument("--steps", type=int, default=1000, help="steps of the first training")
-    p.add_argument("--retrain-steps", type=int, default=1000)
+    p.add_argument("--retrain-steps", type=int, default=1000, help="most steps of a refit")
+    p.add_argument("--retrain-epochs", type=float, default=20.0,
+                   help="passes over the labels of a refit (0: always --retrain-steps)")
+    p.add_argument("--min-retrain-steps", type=int, default=600)
     p.add_argument("--retrain-growth", type=float, default=1.5)
     p.add_argument("--retrain-min-new", type=int, default=60)
     p.add_argument("--max-train-labels", type=int, default=1000)

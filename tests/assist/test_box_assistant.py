@@ -215,6 +215,23 @@ def test_refine_pull_outside_0_to_1_is_refused(food, pull):
     assert not multiprocessing.active_children()  # refused before anything started
 
 
+def test_refits_run_enough_steps_for_their_labels_within_bounds(food):
+    a = BoxAssistant(fit_steps=900, retrain_steps=1000, retrain_epochs=20,
+                     min_retrain_steps=600)
+    a.model_version = 0  # no model yet (attach() starts here)
+    assert a.steps_for(20, 16) == 900  # the first fit, from scratch
+    a.model_version = 20  # a model exists: later fits are warm starts
+    assert a.steps_for(100, 16) == 600  # 125 steps would be 20 passes: the floor
+    assert a.steps_for(640, 16) == 800  # 20 passes over 640 labels in batches of 16
+    assert a.steps_for(5000, 16) == 1000  # the ceiling
+    a.retrain_epochs = None
+    assert a.steps_for(100, 16) == 1000
+    images, _ = food
+    s = BoxSession(images, image="path", classes=CLASSES, group="group")
+    with pytest.raises(InputError, match="retrain_epochs"):
+        BoxAssistant(model=None, retrain_epochs=0).attach(s)
+
+
 @pytest.mark.slow
 def test_tracking_on_a_dask_cluster_gives_the_same_boxes_as_the_local_pool(food):
     distributed = pytest.importorskip("distributed")
