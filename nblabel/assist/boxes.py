@@ -122,9 +122,10 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         A later fit runs enough steps for ``retrain_epochs`` passes over its labels (in
         batches of the model's ``batch_size``), at least ``min_retrain_steps`` and at most
         ``retrain_steps``: a warm start on a few hundred labels needs fewer steps than one
-        on a thousand. ``retrain_epochs=None``: always ``retrain_steps``. On full ECUSTFD,
-        600 steps for every later fit cost 133 corrections against 116, nearly all of them
-        after 900 labels (``benchmarks/results/boxes.md``).
+        on a thousand. ``retrain_epochs=None``: always ``retrain_steps``. On full ECUSTFD
+        the default took 27.6 instead of 30.1 min at accept-IoU 0.7, for 119 corrections
+        instead of 116 (600 steps everywhere: 133), and 65 instead of 50 at 0.5
+        (``benchmarks/results/boxes.md``).
     work_side : int
         Images are tracked and modelled at most this many pixels on their longer side.
     track_ahead : int or None
