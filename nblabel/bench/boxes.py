@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from nblabel.bench.box_speed import speedup, throughput
-from nblabel.bench.common import write_json
+from nblabel.bench.common import defaults_of, write_json
 from nblabel.io.voc import read_voc
 from nblabel.shapes import Box
 
@@ -299,16 +299,14 @@ def _assistant(mode: str, args: argparse.Namespace) -> Any:
         model=None if mode == "tracker" else "default",
         tracker=None if mode == "model" else args.tracker,
         explore=args.explore, random_state=args.seed, item_class="food",
-        group_chunk=getattr(args, "group_chunk", 2) or None,
+        group_chunk=args.group_chunk or None,
         first_fit=args.first_train, retrain_growth=args.retrain_growth,
         retrain_min_new=args.retrain_min_new, max_fit_labels=args.max_train_labels,
-        refit_on_misses=getattr(args, "refit_on_misses", 10) or None,
+        refit_on_misses=args.refit_on_misses or None,
         fit_steps=args.steps, retrain_steps=args.retrain_steps, work_side=args.max_side,
-        retrain_epochs=getattr(args, "retrain_epochs", 20.0) or None,
-        min_retrain_steps=getattr(args, "min_retrain_steps", 600),
-        processes=args.cores, refine=not getattr(args, "no_refine", False),
-        refine_tracked=not getattr(args, "no_refine_tracked", False),
-        refine_pull=getattr(args, "refine_pull", 0.5),
+        retrain_epochs=args.retrain_epochs or None, min_retrain_steps=args.min_retrain_steps,
+        processes=args.cores, refine=not args.no_refine,
+        refine_tracked=not args.no_refine_tracked, refine_pull=args.refine_pull,
     )
 
 
@@ -387,6 +385,9 @@ def run_mode(mode: str, items: list[Item], args: argparse.Namespace, workdir: Pa
 
 # ---------------------------------------------------------------------- main
 def _parser() -> argparse.ArgumentParser:
+    from nblabel.assist import BoxAssistant
+
+    product = defaults_of(BoxAssistant)  # options not given keep the product's defaults
     p = argparse.ArgumentParser(prog="nblabel bench boxes", description=__doc__.split("\n")[0])
     p.add_argument("--images", required=True, help="folder of images (or a VOC root)")
     p.add_argument("--annotations", required=True, help="folder of VOC .xml files")
@@ -401,27 +402,31 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--modes", default="full,tracker,model")
     p.add_argument("--cores", type=int, default=len(os.sched_getaffinity(0)))
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-side", type=int, default=320, help="working image size")
-    p.add_argument("--tracker", default="csrt")
-    p.add_argument("--first-train", type=int, default=20)
-    p.add_argument("--steps", type=int, default=1000, help="steps of the first training")
-    p.add_argument("--retrain-steps", type=int, default=1000, help="most steps of a refit")
-    p.add_argument("--retrain-epochs", type=float, default=20.0,
+    p.add_argument("--max-side", type=int, default=product["work_side"],
+                   help="working image size")
+    p.add_argument("--tracker", default=product["tracker"])
+    p.add_argument("--first-train", type=int, default=product["first_fit"])
+    p.add_argument("--steps", type=int, default=product["fit_steps"],
+                   help="steps of the first training")
+    p.add_argument("--retrain-steps", type=int, default=product["retrain_steps"],
+                   help="most steps of a refit")
+    p.add_argument("--retrain-epochs", type=float, default=product["retrain_epochs"],
                    help="passes over the labels of a refit (0: always --retrain-steps)")
-    p.add_argument("--min-retrain-steps", type=int, default=600)
-    p.add_argument("--retrain-growth", type=float, default=1.5)
-    p.add_argument("--retrain-min-new", type=int, default=60)
-    p.add_argument("--max-train-labels", type=int, default=1000)
-    p.add_argument("--refit-on-misses", type=int, default=10,
+    p.add_argument("--min-retrain-steps", type=int, default=product["min_retrain_steps"])
+    p.add_argument("--retrain-growth", type=float, default=product["retrain_growth"])
+    p.add_argument("--retrain-min-new", type=int, default=product["retrain_min_new"])
+    p.add_argument("--max-train-labels", type=int, default=product["max_fit_labels"])
+    p.add_argument("--refit-on-misses", type=int, default=product["refit_on_misses"],
                    help="BoxAssistant(refit_on_misses=...); 0: refit on schedule only")
-    p.add_argument("--explore", type=float, default=0.2, help="share of groups picked at random")
-    p.add_argument("--group-chunk", type=int, default=2,
+    p.add_argument("--explore", type=float, default=product["explore"],
+                   help="share of groups picked at random")
+    p.add_argument("--group-chunk", type=int, default=product["group_chunk"],
                    help="once a model exists, images of each group per round (0: whole groups)")
     p.add_argument("--keep-stores", default="",
                    help="copy each run's SQLite store (every event) into this folder")
     p.add_argument("--no-refine", action="store_true",
                    help="the assistant shows suggestions without edge snapping")
-    p.add_argument("--refine-pull", type=float, default=0.5,
+    p.add_argument("--refine-pull", type=float, default=product["refine_pull"],
                    help="how far suggested edges move toward the snapped boundary (1: all "
                         "the way)")
     p.add_argument("--no-refine-tracked", action="store_true",

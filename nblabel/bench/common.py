@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import inspect
 import json
 import os
 import platform
@@ -20,6 +21,15 @@ def _version(dist: str) -> str | None:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
+
+
+def defaults_of(cls: type) -> dict[str, Any]:
+    """Keyword defaults of ``cls(...)``: a benchmark's options default to the product's own."""
+    return {
+        name: p.default
+        for name, p in inspect.signature(cls).parameters.items()
+        if p.default is not inspect.Parameter.empty
+    }
 
 
 def machine_info() -> dict[str, Any]:
