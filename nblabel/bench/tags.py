@@ -41,7 +41,7 @@ import pandas as pd
 from sklearn.metrics import f1_score
 
 from nblabel import strategies as S
-from nblabel.bench.common import write_json
+from nblabel.bench.common import defaults_of, write_json
 from nblabel.models.text import TextTagModel
 from nblabel.vocab import TagVocabulary
 
@@ -108,7 +108,7 @@ def simulate(
     early_until: int = 50,
     exploration: float = 0.2,
     aggregate: str = "mean",
-    density: float = 0.0,
+    density: float = 1.0,
     density_fade: int | None = 200,
     vocab: TagVocabulary | None = None,
     model_params: dict[str, Any] | None = None,
@@ -248,6 +248,9 @@ def scale(n: int = 100_000, k: int = 88, *, repeats: int = 5) -> dict[str, Any]:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from nblabel.assist.tags import TagAssistant
+
+    product = defaults_of(TagAssistant)  # the assistant's options default to the product's
     p = argparse.ArgumentParser(prog="nblabel bench tags", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--projects", type=Path, help="training pool: projects JSON list")
@@ -260,11 +263,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=25)
     p.add_argument("--early-batch", type=int, default=5)
     p.add_argument("--early-until", type=int, default=50)
-    p.add_argument("--exploration", type=float, default=0.2)
-    p.add_argument("--aggregate", choices=("mean", "max"), default="mean")
-    p.add_argument("--density", type=float, default=1.0,
+    p.add_argument("--exploration", type=float, default=product["exploration"])
+    p.add_argument("--aggregate", choices=("mean", "max"), default=product["aggregate"])
+    p.add_argument("--density", type=float, default=product["density"],
                    help="exponent of information density weighting (0 = off)")
-    p.add_argument("--density-fade", type=int, default=200, metavar="N",
+    p.add_argument("--density-fade", type=int, default=product["density_fade"], metavar="N",
                    help="labels over which the density exponent falls to 0 (0: no fading)")
     p.add_argument("--min-count", type=int, default=10)
     p.add_argument("--mention-weight", type=float, default=None,
@@ -272,6 +275,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--char-ngrams", choices=("on", "off"), default="on")
     p.add_argument("--threshold", default=None,
                    help="override TextTagModel.threshold: a number or 'auto' (calibrated)")
+    p.add_argument("--C", type=float, default=None, dest="C",
+                   help="override TextTagModel.C (inverse regularisation)")
+    p.add_argument("--lsa-components", type=int, default=None, metavar="K",
+                   help="override TextTagModel.lsa_components (0 = no topic features)")
+    p.add_argument("--lsa-weight", type=float, default=None,
+                   help="override TextTagModel.lsa_weight")
     p.add_argument("--scale", action="store_true", help="time reordering a large pool")
     p.add_argument("--scale-n", type=int, default=100_000)
     p.add_argument("--split-time", type=Path, metavar="PROJECTS",
@@ -314,6 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.char_ngrams == "off":
         model_params["char_ngrams"] = None
+    for name in ("C", "lsa_components", "lsa_weight"):
+        if getattr(args, name) is not None:
+            model_params[name] = getattr(args, name)
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     t_start = time.perf_counter()
     results: dict[str, dict[str, Any]] = {}

@@ -138,4 +138,28 @@ def test_auto_thresholds_calibrated_per_tag():
     assert np.all((m.thresholds_ >= 0.1) & (m.thresholds_ <= 0.9))
     assert not np.allclose(m.thresholds_, 0.5)  # calibrated, not the default
     few = TextTagModel(tags=TAGS, threshold="auto").fit(TEXTS, Y)
-    np.testing.assert_array_equal(few.thresholds_, 0.5)  # < 30 labels: no calibration
+    np.testing.assert_array_equal(few.thresholds_, 0.4)  # < 30 labels: the default
+
+
+def test_topic_features_carry_labels_to_texts_that_share_topics_not_words():
+    # unlabeled texts tie "beta" to "alpha" (one topic) and "epsilon" to "delta" (another)
+    corpus = [f"alpha beta gamma {i}" for i in range(20)] + [
+        f"delta epsilon zeta {i}" for i in range(20)
+    ]
+    labeled = ["alpha gamma", "delta zeta", "alpha", "delta"]
+    y = np.array([[1], [0], [1], [0]])
+    query = ["beta", "epsilon"]
+    kw = {"tags": ["t"], "char_ngrams": None, "mention_weight": 0.0, "corpus": corpus}
+    plain = TextTagModel(**kw).fit(labeled, y).predict_proba(query)[:, 0]
+    topics = TextTagModel(**kw, lsa_components=2).fit(labeled, y)
+    P = topics.predict_proba(query)[:, 0]
+    assert abs(plain[0] - plain[1]) < 0.05  # words never labeled: no evidence either way
+    assert P[0] > 0.5 > P[1]  # the topics carry it
+    assert topics.svd_.n_components == 2
+    again = clone(topics).fit(labeled, y)  # a refit on the same corpus reuses the projection
+    assert again.svd_ is topics.svd_
+    # no corpus: the projection is fitted on the training texts, capped by their number
+    small = TextTagModel(tags=TAGS, lsa_components=50).fit(TEXTS, Y)
+    assert small.svd_.n_components == len(TEXTS) - 1
+    assert small.predict_proba(TEXTS).shape == Y.shape
+    assert TextTagModel(tags=TAGS).fit(TEXTS, Y).svd_ is None
