@@ -171,6 +171,9 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
         but not their words. ``0``: none.
     lsa_weight : float
         Scale of the topic features against the TF-IDF rows (each of unit length).
+    random_state : int or None
+        Seed of liblinear's shuffling (and of the topic projection). ``None`` draws from
+        NumPy's global generator, so two fits on the same labels may differ slightly.
 
     Attributes
     ----------
@@ -201,6 +204,7 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
         corpus: Sequence[str] | None = None,
         lsa_components: int = 0,
         lsa_weight: float = 1.0,
+        random_state: int | None = 0,
     ) -> None:
         self.tags = tags
         self.vocabulary = vocabulary
@@ -213,6 +217,7 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
         self.corpus = corpus
         self.lsa_components = lsa_components
         self.lsa_weight = lsa_weight
+        self.random_state = random_state
 
     # ------------------------------------------------------------------ helpers
     def _make_vectorizer(self) -> FeatureUnion:
@@ -275,7 +280,7 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
         k = min(int(self.lsa_components), rows.shape[0] - 1, rows.shape[1] - 1)
         if k < 1:
             return None
-        svd = TruncatedSVD(k, random_state=0).fit(rows)
+        svd = TruncatedSVD(k, random_state=self.random_state).fit(rows)
         if self.corpus is not None:
             entry[("svd", self.lsa_components)] = svd
         return svd
@@ -342,7 +347,7 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
                 continue
             clf = LogisticRegression(
                 C=self.C, class_weight=self.class_weight, solver="liblinear", dual=True,
-                max_iter=1000,
+                max_iter=1000, random_state=self.random_state,
             )
             out.append(clf.fit(self._with_mention(A, M, j), yj))
         return out
@@ -434,7 +439,9 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
     def _fit_single(self, A: sparse.csr_matrix, y: np.ndarray) -> LogisticRegression | float:
         if len(np.unique(y)) < 2:
             return float(y[0]) if len(y) else 0.0
-        return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=1000).fit(A, y)
+        return LogisticRegression(
+            C=self.C, class_weight=self.class_weight, max_iter=1000, random_state=self.random_state
+        ).fit(A, y)
 
     def _mentions(self, texts: list[str]) -> sparse.csr_matrix | None:
         if self.mention_weight <= 0:

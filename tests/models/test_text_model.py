@@ -163,3 +163,14 @@ def test_topic_features_carry_labels_to_texts_that_share_topics_not_words():
     assert small.svd_.n_components == len(TEXTS) - 1
     assert small.predict_proba(TEXTS).shape == Y.shape
     assert TextTagModel(tags=TAGS).fit(TEXTS, Y).svd_ is None
+
+
+def test_fits_do_not_depend_on_numpys_global_generator():
+    rng = np.random.default_rng(1)
+    idx = rng.integers(0, len(TEXTS), 60)
+    X = [f"{TEXTS[i]} sample {n}" for n, i in enumerate(idx)]
+    coefs = []
+    for seed in (0, 1):
+        np.random.seed(seed)  # liblinear shuffles with it unless given a random_state
+        coefs.append(TextTagModel(tags=TAGS).fit(X, Y[idx]).coef_)
+    np.testing.assert_array_equal(coefs[0], coefs[1])
