@@ -169,8 +169,11 @@ def test_fits_do_not_depend_on_numpys_global_generator():
     rng = np.random.default_rng(1)
     idx = rng.integers(0, len(TEXTS), 60)
     X = [f"{TEXTS[i]} sample {n}" for n, i in enumerate(idx)]
-    coefs = []
-    for seed in (0, 1):
-        np.random.seed(seed)  # liblinear shuffles with it unless given a random_state
-        coefs.append(TextTagModel(tags=TAGS).fit(X, Y[idx]).coef_)
+    coefs, state = [], np.random.get_state()  # noqa: NPY002
+    try:
+        for seed in (0, 1):
+            np.random.seed(seed)  # noqa: NPY002 -- liblinear shuffles with it unless seeded
+            coefs.append(TextTagModel(tags=TAGS).fit(X, Y[idx]).coef_)
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
     np.testing.assert_array_equal(coefs[0], coefs[1])
