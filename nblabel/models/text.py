@@ -261,9 +261,10 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
         A = self._tfidf(texts, fit)
         if fit:
             self.svd_ = self._fit_topics(A)
-        if self.svd_ is None:
+        svd = getattr(self, "svd_", None)  # a model pickled before topic features has none
+        if svd is None:
             return A
-        T = self.lsa_weight * normalize(self.svd_.transform(A))
+        T = self.lsa_weight * normalize(svd.transform(A))
         return sparse.hstack([A, sparse.csr_matrix(T)], format="csr")
 
     def _fit_topics(self, A: sparse.csr_matrix) -> TruncatedSVD | None:
@@ -273,7 +274,8 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
             rows = A
         else:  # fitted once per corpus, kept beside its TF-IDF in the cache
             entry = self._corpus_entry()
-            svd = entry.get(("svd", self.lsa_components))
+            key = ("svd", self.lsa_components, self.random_state)
+            svd = entry.get(key)
             if svd is not None:
                 return svd
             rows = entry["A"]
@@ -282,7 +284,7 @@ class TextTagModel(ClassifierMixin, BaseEstimator):
             return None
         svd = TruncatedSVD(k, random_state=self.random_state).fit(rows)
         if self.corpus is not None:
-            entry[("svd", self.lsa_components)] = svd
+            entry[key] = svd
         return svd
 
     def _tfidf(self, texts: list[str], fit: bool) -> sparse.csr_matrix:
