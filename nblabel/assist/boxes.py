@@ -124,8 +124,9 @@ class BoxAssistant(Listeners, TrackingMixin, TrainingMixin, PostingMixin):
         ``retrain_steps``: a warm start on a few hundred labels needs fewer steps than one
         on a thousand. ``retrain_epochs=None``: always ``retrain_steps``. On full ECUSTFD
         the default took 27.6 instead of 30.1 min at accept-IoU 0.7, for 119 corrections
-        instead of 116 (600 steps everywhere: 133), and 65 instead of 50 at 0.5
-        (``benchmarks/results/boxes.md``).
+        instead of 116 (600 steps everywhere: 133), and 65 instead of 50 at 0.5; on 566
+        photos of apple, pear and egg 31 at 0.5, where the last run with 1000-step refits
+        had 25 (``benchmarks/results/boxes.md``). ``None`` where fit time matters less.
     work_side : int
         Images are tracked and modelled at most this many pixels on their longer side.
     track_ahead : int or None
